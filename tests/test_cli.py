@@ -1,0 +1,104 @@
+"""The installed `model-finetune` command, end to end on a tiny random BERT and a toy CSV, as a user runs it.
+
+Each bad input must end the process with exit code 2 and exactly one line on stderr, and write nothing.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForSequenceClassification
+
+from model_finetune.data import toy_frame
+from model_finetune.heads import tiny_backbone
+
+CMD = shutil.which("model-finetune") or str(Path(os.sys.executable).parent / "model-finetune")
+
+
+def cli(*args, env=None):
+    return subprocess.run([CMD, *map(str, args)], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    "A tiny backbone, a toy CSV with non-default column names, and one trained output folder."
+    d = tmp_path_factory.mktemp("cli")
+    tiny_backbone(d / "tiny", toy_frame().text.tolist())
+    toy_frame().rename(columns={"text": "review", "label": "sentiment"}).to_csv(d / "toy.csv", index=False)
+    r = cli("train", "--model", d / "tiny", "--dataset", d / "toy.csv", "--text-column", "review", "--label-column", "sentiment",
+            "--epochs", 3, "--batch-size", 4, "--lr", 1e-3, "--output-dir", d / "out")
+    assert r.returncode == 0, r.stderr
+    return d
+
+
+def test_train_writes_a_loadable_model_and_metrics(work):
+    m = json.loads((work / "out/metrics.json").read_text())
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix", "train_seconds"} <= set(m)
+    assert set(m["per_class"]) == {"negative", "positive"} and 0 <= m["accuracy"] <= 1
+    assert (work / "out/confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    model = AutoModelForSequenceClassification.from_pretrained(work / "out")
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+
+
+def test_predict_prints_label_and_probability(work):
+    r = cli("predict", work / "out", "a wonderful, moving film", "a dull, lifeless mess")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.strip().splitlines()]
+    assert [row[2] for row in rows] == ["a wonderful, moving film", "a dull, lifeless mess"]
+    assert all(row[0] in ("negative", "positive") and 0.5 <= float(row[1]) <= 1.0 for row in rows)
+
+
+def test_evaluate_prints_and_writes_metrics(work):
+    r = cli("evaluate", work / "out", "--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment")
+    assert r.returncode == 0, r.stderr
+    assert "accuracy" in r.stdout
+    assert json.loads((work / "out/eval-toy-all.json").read_text())["n"] == 24
+
+
+BAD = {  # name: (arguments after the command, text expected in the one-line error)
+    "unknown dataset": (["--dataset", "rotten_potatoes"], "Unknown dataset"),
+    "missing text column": (["--dataset", "{d}/toy.csv"], "No text column 'text'"),
+    "missing label column": (["--dataset", "{d}/toy.csv", "--text-column", "review"], "No label column 'label'"),
+    "empty csv": (["--dataset", "{d}/empty.csv"], "is empty"),
+    "text not a string": (["--dataset", "{d}/numbers.jsonl"], "not a string"),
+    "missing file": (["--dataset", "{d}/nope.csv"], "No such file"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_training_input_is_one_line_and_writes_nothing(work, case):
+    (work / "empty.csv").write_text("")
+    toy_frame().assign(text=[3] + toy_frame().text.tolist()[1:]).to_json(work / "numbers.jsonl", orient="records", lines=True)
+    args, expected = BAD[case]
+    r = cli("train", "--model", work / "tiny", *[a.format(d=work) for a in args], "--output-dir", work / "bad")
+    assert r.returncode == 2 and expected in r.stderr and r.stderr.count("\n") == 1, (r.returncode, r.stderr)
+    assert not (work / "bad").exists() and not list(work.glob(".bad.partial-*"))
+
+
+def test_hub_id_offline(work):
+    r = cli("train", "--model", "someone/some-model", "--dataset", work / "toy.csv", "--text-column", "review",
+            "--label-column", "sentiment", "--output-dir", work / "bad", env={"HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 2 and "cannot be reached" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (work / "bad").exists()
+
+
+def test_non_empty_output_dir_is_kept(work):
+    (work / "mine").mkdir(exist_ok=True); (work / "mine/notes.txt").write_text("keep me")
+    r = cli("train", "--model", work / "tiny", "--dataset", work / "toy.csv", "--output-dir", work / "mine")
+    assert r.returncode == 2 and "--overwrite" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert [p.name for p in (work / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_model_dir_without_classifier(work):
+    for args in (["predict", work / "tiny", "some text"], ["evaluate", work / "tiny", "--dataset", work / "toy.csv"]):
+        r = cli(*args)
+        assert r.returncode == 2 and "without a classification head" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_unknown_label_at_evaluation(work):
+    toy_frame().assign(label=["meh"] + toy_frame().label.tolist()[1:]).to_csv(work / "odd.csv", index=False)
+    r = cli("evaluate", work / "out", "--dataset", work / "odd.csv")
+    assert r.returncode == 2 and "Unknown label" in r.stderr and r.stderr.count("\n") == 1, r.stderr
