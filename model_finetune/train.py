@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 # %% auto #0
 __all__ = ['get_device', 'make_optimizer', 'predict_logits', 'fit']
 
-# %% ../nbs/05_train.ipynb #bfcad0c0
+# %% ../nbs/05_train.ipynb #42859e95
 import math
 import time
 
@@ -16,14 +16,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-# %% ../nbs/05_train.ipynb #b97fa270
+# %% ../nbs/05_train.ipynb #9bbf17ee
 def get_device() -> torch.device:
     "The best available device: cuda, then mps, then cpu."
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
     return torch.device("cpu")
 
-# %% ../nbs/05_train.ipynb #cb5b44ea
+# %% ../nbs/05_train.ipynb #a8198fad
 def make_optimizer(model, # the model to train
                    lr:float=5e-5, # peak learning rate
                    weight_decay:float=0.01, # decoupled weight decay, not applied to biases and norms
@@ -35,7 +35,7 @@ def make_optimizer(model, # the model to train
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=lr)
 
-# %% ../nbs/05_train.ipynb #d1d967c7
+# %% ../nbs/05_train.ipynb #65dc5321
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
     "Logits `(N, C)` and labels `(N,)` of a model over a loader, on the CPU."
@@ -48,7 +48,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None) -> tup
         logits.append(out.logits.float().cpu()); labels.append(b["labels"])
     return torch.cat(logits), torch.cat(labels)
 
-# %% ../nbs/05_train.ipynb #ef40b19c
+# %% ../nbs/05_train.ipynb #01ca4b5b
 def fit(model, # a classifier returning `.logits`
         train_loader, # batches with input_ids, attention_mask, labels
         valid_loader=None, # evaluated after each epoch
@@ -81,7 +81,7 @@ def fit(model, # a classifier returning `.logits`
         if valid_loader is not None:
             logits, labels = predict_logits(model, valid_loader, device)
             row |= {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
-            bar.write(f"epoch {epoch + 1}: valid loss {row['valid_loss']:.4f}, accuracy {row['valid_accuracy']:.4f}")
+            if progress: bar.write(f"epoch {epoch + 1}: valid loss {row['valid_loss']:.4f}, accuracy {row['valid_accuracy']:.4f}")
         hist["epochs"].append(row)
         if step >= total: break
     bar.close()
