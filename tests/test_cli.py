@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from transformers import AutoModelForSequenceClassification
 from model_finetune.data import toy_frame
 from model_finetune.heads import tiny_backbone
 
-CMD = shutil.which("model-finetune") or str(Path(os.sys.executable).parent / "model-finetune")
+CMD = shutil.which("model-finetune") or str(Path(sys.executable).parent / "model-finetune")
 
 
 def cli(*args, env=None):
