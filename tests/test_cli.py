@@ -5,7 +5,6 @@ Each bad input must end the process with exit code 2 and exactly one line on std
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from transformers import AutoModelForSequenceClassification
 from model_finetune.data import toy_frame
 from model_finetune.heads import tiny_backbone
 
-CMD = shutil.which("model-finetune") or str(Path(sys.executable).parent / "model-finetune")
+CMD = str(Path(sys.executable).parent / "model-finetune")  # the command installed next to this Python
 
 
 def cli(*args, env=None):
