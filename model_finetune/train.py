@@ -7,7 +7,7 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 # %% auto #0
 __all__ = ['get_device', 'make_optimizer', 'predict_logits', 'fit']
 
-# %% ../nbs/05_train.ipynb #42859e95
+# %% ../nbs/05_train.ipynb #0d69eb3d
 import math
 import time
 
@@ -16,26 +16,24 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-# %% ../nbs/05_train.ipynb #9bbf17ee
+from .optim import param_groups
+
+# %% ../nbs/05_train.ipynb #512c1cb1
 def get_device() -> torch.device:
     "The best available device: cuda, then mps, then cpu."
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
     return torch.device("cpu")
 
-# %% ../nbs/05_train.ipynb #a8198fad
+# %% ../nbs/05_train.ipynb #d7d3726c
 def make_optimizer(model, # the model to train
                    lr:float=5e-5, # peak learning rate
                    weight_decay:float=0.01, # decoupled weight decay, not applied to biases and norms
                   ) -> torch.optim.AdamW:
-    "AdamW with two parameter groups: with and without weight decay."
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad: (no_decay if p.ndim == 1 else decay).append(p)  # biases and LayerNorm gains are 1-D
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    "torch's AdamW over `param_groups(model, weight_decay)`: decay on weights, none on biases and norms."
+    return torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
 
-# %% ../nbs/05_train.ipynb #65dc5321
+# %% ../nbs/05_train.ipynb #ee4b0697
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
     "Logits `(N, C)` and labels `(N,)` of a model over a loader, on the CPU."
@@ -48,7 +46,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None) -> tup
         logits.append(out.logits.float().cpu()); labels.append(b["labels"])
     return torch.cat(logits), torch.cat(labels)
 
-# %% ../nbs/05_train.ipynb #01ca4b5b
+# %% ../nbs/05_train.ipynb #613770d7
 def fit(model, # a classifier returning `.logits`
         train_loader, # batches with input_ids, attention_mask, labels
         valid_loader=None, # evaluated after each epoch
