@@ -136,7 +136,7 @@ def evaluate_dir(args) -> dict:
 # %% ../nbs/07_cli.ipynb #e339ede2
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, ConnectionError, AssetError)
 
-def _report(m:dict, names:list[str]) -> str:
+def _report(m:dict) -> str:
     "A short text table of accuracy, macro-F1 and per-class F1."
     lines = [f"accuracy {m['accuracy']:.4f}   macro-F1 {m['macro_f1']:.4f}   ({m['n']} examples)"]
     lines += [f"  {n:>12}: precision {c['precision']:.3f}  recall {c['recall']:.3f}  f1 {c['f1']:.3f}  (n={c['support']})"
@@ -151,12 +151,12 @@ def main(argv:list[str]|None=None) -> int:
     try:
         if args.command == "train":
             m = train(args)
-            print(f"test {_report(m, m['label_names'])}\ntrain time {m['train_seconds']:.1f}s on {m['device']}; saved to {Path(args.output_dir).resolve()}")
+            print(f"test {_report(m)}\ntrain time {m['train_seconds']:.1f}s on {m['device']}; saved to {Path(args.output_dir).resolve()}")
         elif args.command == "predict":
             for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts)): print(f"{label}\t{p:.3f}\t{text}")
         else:
             m = evaluate_dir(args)
-            print(f"{m['dataset']} [{m['split']}] {_report(m, list(m['per_class']))}")
+            print(f"{m['dataset']} [{m['split']}] {_report(m)}")
     except USER_ERRORS as e:
         print(f"model-finetune {args.command}: error: {e}", file=sys.stderr)
         return 2

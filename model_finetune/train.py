@@ -14,7 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from transformers import get_linear_schedule_with_warmup, set_seed
+from transformers import get_linear_schedule_with_warmup
 
 from .optim import param_groups
 
