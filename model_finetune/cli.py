@@ -24,7 +24,8 @@ from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
 from .assets import AssetError
-from .data import DATASETS, get_dataset, make_loader, read_file, to_dataset, tokenize
+from .batching import make_loader, tokenize
+from .data import DATASETS, get_dataset, read_file, to_dataset
 from .evaluation import evaluate, plot_confusion_matrix
 from .heads import load_classifier, load_tokenizer, load_trained
 from .train import fit, get_device

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel
 
 from .assets import fetch
-from .data import tiny_tokenizer
+from .batching import tiny_tokenizer
 
 # %% ../nbs/04_heads.ipynb #ce090f7b
 MODEL_ALIASES = {"minilm-l6": "minilm-l6"}  # alias -> asset key (see `assets.ASSETS`)

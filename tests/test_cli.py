@@ -43,6 +43,16 @@ def test_train_writes_a_loadable_model_and_metrics(work):
     assert model.config.id2label == {0: "negative", 1: "positive"}
 
 
+def test_integer_labels_become_names_in_the_config(work):
+    "Labels -1/1 in a file are classes '-1' and '1' (ids 0 and 1) in the saved model, and predictions use those names."
+    toy_frame().assign(label=lambda d: d.label.map({"negative": -1, "positive": 1})).to_csv(work / "ints.csv", index=False)
+    r = cli("train", "--model", work / "tiny", "--dataset", work / "ints.csv", "--epochs", 1, "--batch-size", 8, "--output-dir", work / "ints")
+    assert r.returncode == 0, r.stderr
+    assert AutoModelForSequenceClassification.from_pretrained(work / "ints").config.id2label == {0: "-1", 1: "1"}
+    r = cli("predict", work / "ints", "a wonderful, moving film")
+    assert r.returncode == 0 and r.stdout.split("\t")[0] in ("-1", "1"), r.stderr
+
+
 def test_predict_prints_label_and_probability(work):
     r = cli("predict", work / "out", "a wonderful, moving film", "a dull, lifeless mess")
     assert r.returncode == 0, r.stderr
@@ -101,4 +111,4 @@ def test_model_dir_without_classifier(work):
 def test_unknown_label_at_evaluation(work):
     toy_frame().assign(label=["meh"] + toy_frame().label.tolist()[1:]).to_csv(work / "odd.csv", index=False)
     r = cli("evaluate", work / "out", "--dataset", work / "odd.csv")
-    assert r.returncode == 2 and "Unknown label" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert r.returncode == 2 and "label outside ['negative', 'positive'] (first at row 0: 'meh')" in r.stderr and r.stderr.count("\n") == 1, r.stderr
