@@ -78,24 +78,28 @@ class BucketBatchSampler(Sampler):
     def __init__(self, lengths, # length of each example
                  batch_size:int, bucket:int=50, # batches per bucket: larger = less padding, less randomness
                  seed:int=0, drop_last:bool=False):
-        self.lengths, self.bs, self.bucket, self.seed, self.drop_last, self.epoch = np.asarray(lengths), batch_size, bucket, seed, drop_last, 0
+        self.lengths, self.batch_size, self.bucket, self.seed, self.drop_last, self.epoch = np.asarray(lengths), batch_size, bucket, seed, drop_last, 0
 
     def batches(self, epoch:int) -> list[list[int]]:
         "The batches of one epoch: a function of (seed, epoch) only."
         rng = np.random.default_rng([self.seed, epoch])
-        idx, size, out = rng.permutation(len(self.lengths)), self.bs * self.bucket, []
+        idx, size, out = rng.permutation(len(self.lengths)), self.batch_size * self.bucket, []
         for s in range(0, len(idx), size):
             b = idx[s:s + size]
             b = b[np.argsort(-self.lengths[b], kind="stable")]
-            out += [b[i:i + self.bs].tolist() for i in range(0, len(b), self.bs)]
-        if self.drop_last: out = [b for b in out if len(b) == self.bs]
+            out += [b[i:i + self.batch_size].tolist() for i in range(0, len(b), self.batch_size)]
+        if self.drop_last: out = [b for b in out if len(b) == self.batch_size]
         return [out[i] for i in rng.permutation(len(out))]
+
+    def set_epoch(self, epoch:int):
+        "Make the next pass yield the batches of `epoch` (the training loop calls this, so a resumed run sees the same order)."
+        self.epoch = epoch
 
     def __iter__(self):
         yield from self.batches(self.epoch)
         self.epoch += 1  # the next pass over the data is a new epoch
 
-    def __len__(self): return len(self.lengths) // self.bs if self.drop_last else -(-len(self.lengths) // self.bs)
+    def __len__(self): return len(self.lengths) // self.batch_size if self.drop_last else -(-len(self.lengths) // self.batch_size)
 
 # %% ../nbs/03b_batching.ipynb #2aa29bc9
 def make_loader(ds:Dataset, # a tokenized split

@@ -28,7 +28,7 @@ from .batching import make_loader, tokenize
 from .data import DATASETS, get_dataset, read_file, to_dataset
 from .evaluation import evaluate, plot_confusion_matrix
 from .heads import load_classifier, load_tokenizer, load_trained
-from .train import fit, get_device
+from .train import eval_loader, fit, get_device
 
 # %% ../nbs/07_cli.ipynb #d47d3fed
 def build_parser() -> argparse.ArgumentParser:
@@ -93,13 +93,13 @@ def train(args) -> dict:
         set_seed(seed)
         tok, model = load_tokenizer(args.model), load_classifier(args.model, names)
         tds = tokenize(dsd, tok, args.max_length)
-        eval_loader = lambda split: make_loader(tds[split], tok, 4 * args.batch_size)
-        hist = fit(model, make_loader(tds["train"], tok, args.batch_size, shuffle=True, seed=seed), eval_loader("validation"),
+        eval_on = lambda split: eval_loader(tds[split], tok, 4 * args.batch_size)  # length-sorted: little padding
+        hist = fit(model, make_loader(tds["train"], tok, args.batch_size, shuffle=True, seed=seed), eval_on("validation"),
                    epochs=args.epochs, lr=args.lr)
         t0 = time.perf_counter()
-        metrics = evaluate(model, eval_loader("test"), names)
-        metrics |= {"split": "test", "eval_seconds": time.perf_counter() - t0, "train_seconds": hist["epochs"][-1]["train_seconds"],
-                    "label_names": names, "n_train": len(dsd["train"]), "epochs": hist["epochs"], "device": str(get_device()),
+        metrics = evaluate(model, eval_on("test"), names)
+        metrics |= {"split": "test", "eval_seconds": time.perf_counter() - t0, "train_seconds": round(hist["evals"][-1]["train_seconds"], 2),
+                    "label_names": names, "n_train": len(dsd["train"]), "evals": hist["evals"], "device": str(get_device()),
                     "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()} | {"seed": seed},
                     "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
@@ -130,7 +130,7 @@ def evaluate_dir(args) -> dict:
     if args.seed is None: args.seed = json.loads(run.read_text())["args"]["seed"] if run.exists() else 0
     split = args.split or ("test" if str(args.dataset) in DATASETS else "all")
     ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
-    metrics = evaluate(model.to(get_device()), make_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}
+    metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}
     Path(args.model_dir, f"eval-{Path(str(args.dataset)).stem}-{split}.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 

@@ -1,0 +1,237 @@
+"""Training speed of a plain PyTorch loop, the package's `fit`, `fit(compile='cudagraphs')` (CUDA only) and Hugging Face's
+`Trainer`, all with the same starting weights, data, collator, precision, AdamW, linear warmup/decay and clipping (1.0).
+Each row: `--warmup` untimed steps, then `--steps` timed ones; median of `--repeats` runs. Prints a markdown table, writes
+results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<device>: cpu or cuda).
+
+    python benchmarks/train_speed.py [--model minilm-l6 bert-base-random] [--batch-sizes 32 256] [--steps N] [--warmup 5]
+                                     [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy]
+CPU defaults: --model minilm-l6 --batch-sizes 32 --steps 20; CUDA defaults: both models, both batch sizes, --steps 50.
+`--model tiny` (a 2-layer random BERT on 512 Rotten Tomatoes texts) is for smoke tests.
+"""
+import argparse, copy, importlib.util, json, math, os, platform, resource, statistics, tempfile, time
+from datetime import date
+from pathlib import Path
+
+import datasets, torch, transformers
+import torch.nn.functional as F
+from transformers import (BertConfig, BertForSequenceClassification, DataCollatorWithPadding, PrinterCallback, Trainer,
+                          TrainerCallback, TrainingArguments, get_linear_schedule_with_warmup)
+
+from model_finetune.batching import make_loader, tokenize
+from model_finetune.data import get_dataset
+from model_finetune.heads import load_classifier, load_tokenizer, tiny_backbone
+from model_finetune.train import Callback, autocast, eval_loader, fit, get_device, predict_logits, resolve_precision, seed_everything
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def synced(device) -> float:
+    if device.type == "cuda": torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+class StepClock:
+    "Synced times at the end of steps `warmup` and `warmup + steps`; each loop ticks it after every optimizer step."
+    def __init__(self, device, warmup, steps): self.device, self.marks, self.times = device, (warmup, warmup + steps), {}
+    def tick(self, step):
+        if step in self.marks: self.times[step] = synced(self.device)  # syncing only here keeps each loop's CPU/GPU overlap
+
+class FitTick(Callback):
+    def __init__(self, clock): self.clock = clock
+    def on_step_end(self, run): self.clock.tick(run.step)
+
+class TrainerTick(TrainerCallback):
+    def __init__(self, clock): self.clock = clock
+    def on_step_end(self, args, state, control, **kwargs): self.clock.tick(state.global_step)
+
+class Recorder:
+    "The collator, noting (rows, real tokens, padded length) of each batch it makes: the timed batches' work is read from here."
+    def __init__(self, tok, multiple): self.collate, self.seen = DataCollatorWithPadding(tok, pad_to_multiple_of=multiple), []
+    def __call__(self, features):
+        b = self.collate(features)
+        self.seen.append((b["input_ids"].shape[0], int(b["attention_mask"].sum()), b["input_ids"].shape[1]))
+        return b
+
+def plain_loop(model, loader, total, lr, precision, device, clock):
+    "The reference: the fewest lines that train with the same optimizer, schedule, precision and clipping."
+    # All weights decayed (fit and Trainer spare biases and norms): the same work per step.
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=device.type == "cuda" or None)
+    sched = get_linear_schedule_with_warmup(opt, math.ceil(0.1 * total), total)
+    model.train(); step = 0
+    while step < total:
+        for b in loader:
+            b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
+            with autocast(device, precision): logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
+            F.cross_entropy(logits.float(), b["labels"]).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+            step += 1; clock.tick(step)
+            if step == total: break
+
+def trainer_run(base, ds, rec, batch_size, total, args, precision, device, clock, out_dir):
+    "Train a fresh copy of `base` (accelerate patches the forward of the model it prepares) with Trainer's own loop."
+    targs = TrainingArguments(
+        out_dir, per_device_train_batch_size=batch_size, per_device_eval_batch_size=args.eval_batch_size, max_steps=total,
+        learning_rate=args.lr, weight_decay=0.01, lr_scheduler_type="linear", warmup_steps=0.1, max_grad_norm=1.0,  # 0.1: a ratio
+        optim="adamw_torch_fused" if device.type == "cuda" else "adamw_torch", bf16=precision == "bf16", use_cpu=device.type == "cpu",
+        # Trainer draws its own batches, so not the same ones as plain and fit: length-grouped (random megabatches of
+        # min(50, n // 4B) batches, each sorted by length) is its closest match to make_loader's buckets of 50 batches,
+        # but pads more at large B (8 batches per megabatch at B=256); the padding % column shows it.
+        train_sampling_strategy="group_by_length", dataloader_pin_memory=False,  # make_loader does not pin either
+        eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True, seed=0)
+    trainer = Trainer(copy.deepcopy(base), targs, train_dataset=ds, data_collator=rec, callbacks=[TrainerTick(clock)])
+    trainer.remove_callback(PrinterCallback)  # added by disable_tqdm: it would print each run's summary
+    trainer.train()
+    return trainer
+
+def measure(run, rec, device, warmup, steps, repeats, flops_per_token):
+    "Run `run(clock)` `repeats` times; medians of the timed window's rates, with its work taken from the batches collated."
+    runs = []
+    for _ in range(repeats):
+        seed_everything(0); rec.seen.clear(); clock = StepClock(device, warmup, steps)
+        clock.times[0] = synced(device); out = run(clock)
+        s, window = clock.times[warmup + steps] - clock.times[warmup], rec.seen[warmup:warmup + steps]
+        real, positions = sum(w[1] for w in window), sum(w[0] * w[2] for w in window)
+        runs.append({"step ms": 1000 * s / steps, "warm-up s": clock.times[warmup] - clock.times[0],
+                     "samples/s": sum(w[0] for w in window) / s, "real tokens/s": real / s, "padding %": 100 * (1 - real / positions),
+                     "flop/s": sum(w[1] * flops_per_token(w[2]) for w in window) / s})
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    med["first warm-up s"] = runs[0]["warm-up s"]  # the first run's time to step `warmup`: setup, and compilation for fit-fast
+    return med, out
+
+def timed_eval(f, n, repeats):
+    "Eval samples/s: median of `repeats` passes (the first pays any warm-up; the median drops it from 3 runs)."
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
+    return n / statistics.median(times)
+
+def build(name, names, texts, tmp):
+    "(model, tokenizer) for a --model name, built on the CPU."
+    if name == "tiny":  # a tokenizer from these texts and a 2-layer random BERT, as the notebooks' tests build it
+        folder = tiny_backbone(Path(tmp) / "tiny", texts)
+        return load_classifier(folder, names), load_tokenizer(folder)
+    tok = load_tokenizer("minilm-l6")
+    if name == "minilm-l6": return load_classifier("minilm-l6", names), tok
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                     num_labels=len(names))  # BERT-base's shape, random weights: the compute of a larger model, no download
+    return BertForSequenceClassification(cfg), tok
+
+def bench(name, dsd, args, precision, device, tmp):
+    "The rows of one model: plain, fit, fit-fast (CUDA) and trainer at each batch size."
+    cuda, names = device.type == "cuda", dsd["train"].features["label"].names
+    seed_everything(0); base, tok = build(name, names, list(dsd["train"]["text"]), tmp)
+    tds = tokenize(dsd, tok, 128)
+    cfg = base.config
+    n = sum(p.numel() for k, p in base.named_parameters() if "embeddings" not in k)  # non-embedding parameters
+    fpt = lambda T: 6 * n + 12 * cfg.num_hidden_layers * T * cfg.hidden_size  # training FLOPs per real token, T = padded length
+    W, N = args.warmup, args.steps
+    rows = []
+    for bs in args.batch_sizes:
+        def row(loop, run, rec, eval_fn=None):
+            if cuda:  # compile as a fresh process would, and free the previous row's CUDA graph pools before measuring memory
+                torch.compiler.reset(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(device)
+            med, out = measure(run, rec, device, W, N, args.repeats, fpt)
+            mem = torch.cuda.max_memory_allocated(device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            rows.append({"model": name, "batch": bs, "loop": loop, **med,
+                         "MFU %": 100 * med["flop/s"] / (args.peak_tflops * 1e12) if cuda else None, "peak memory MB": mem / 2**20,
+                         "eval samples/s": eval_fn(out) if eval_fn else None})
+            print(fmt_row(rows[-1]), flush=True)
+        model, rec = copy.deepcopy(base).to(device), Recorder(tok, 8)  # every run loads base's weights into it (in place)
+        loader = make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=rec)  # the same batches for plain and fit
+        epochs = math.ceil((W + N) / len(loader))
+        def run_plain(clock):
+            model.load_state_dict(base.state_dict()); plain_loop(model, loader, W + N, args.lr, precision, device, clock)
+        def run_fit(train_loader, compile):
+            def run(clock):
+                model.load_state_dict(base.state_dict())
+                fit(model, train_loader, epochs=epochs, lr=args.lr, max_steps=W + N, precision=precision, max_grad_norm=1.0,
+                    progress=False, device=device, callbacks=(FitTick(clock),), compile=compile)
+            return run
+        ev = eval_loader(tds["validation"], tok, args.eval_batch_size, pad_to_multiple_of=8)
+        nv = len(tds["validation"])
+        row("plain", run_plain, rec)
+        row("fit", run_fit(loader, False), rec,
+            lambda _: timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.repeats))
+        if cuda:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4 lengths (and the epoch's last, smaller batch)
+            fast = Recorder(tok, 32)
+            row("fit-fast", run_fit(make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=fast), "cudagraphs"), fast)
+        del model
+        if importlib.util.find_spec("accelerate") is None:
+            print("trainer: skipped, Trainer needs `pip install accelerate`")
+            continue
+        rec = Recorder(tok, 8)
+        row("trainer", lambda clock: trainer_run(base, tds["train"], rec, bs, W + N, args, precision, device, clock, tmp), rec,
+            lambda trainer: timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.repeats))
+    plain = {r["batch"]: r["step ms"] for r in rows if r["loop"] == "plain"}
+    for r in rows: r["step time / plain"] = r["step ms"] / plain[r["batch"]]
+    return rows
+
+def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80):
+    "fit on the train split, test accuracy after each epoch: training seconds (evaluations excluded) to reach `target`."
+    tds = tokenize(dsd, tok, 128)
+    h = fit(model, make_loader(tds["train"], tok, 32, shuffle=True, seed=0, pad_to_multiple_of=8),
+            eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), epochs=epochs, lr=lr, precision=precision,
+            max_grad_norm=1.0, progress=False, device=device)
+    first = next((e["train_seconds"] for e in h["evals"] if e["valid_accuracy"] >= target), None)
+    return {"target test accuracy": target, "train s to target": first, "final test accuracy": h["evals"][-1]["valid_accuracy"],
+            "train s": h["evals"][-1]["train_seconds"], "evals": h["evals"]}
+
+COLUMNS = ["model", "batch", "loop", "step ms", "samples/s", "real tokens/s", "MFU %", "padding %", "peak memory MB",
+           "first warm-up s", "eval samples/s", "step time / plain"]
+
+def fmt(v):
+    if not isinstance(v, float): return "–" if v is None else str(v)
+    return f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}"
+
+def fmt_row(r): return "| " + " | ".join(fmt(r.get(c)) for c in COLUMNS) + " |"
+def table(rows): return "\n".join(["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)] + [fmt_row(r) for r in rows])
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", nargs="+", choices=["minilm-l6", "bert-base-random", "tiny"])
+    ap.add_argument("--batch-sizes", nargs="+", type=int)
+    ap.add_argument("--steps", type=int, help="timed steps per run")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="auto: bf16 on CUDA, fp32 on CPU")
+    ap.add_argument("--eval-batch-size", type=int, default=128)
+    ap.add_argument("--peak-tflops", type=float, default=989.0, help="dense peak at --precision, for MFU (989: H100/H200 bf16)")
+    ap.add_argument("--time-to-accuracy", action="store_true", help="also: MiniLM-L6, B=32, 3 epochs, test accuracy per epoch")
+    ap.add_argument("--device", help="default: get_device()")
+    args = ap.parse_args()
+    device = get_device(args.device); cuda = device.type == "cuda"
+    args.model = args.model or (["minilm-l6", "bert-base-random"] if cuda else ["minilm-l6"])
+    args.batch_sizes, args.steps = args.batch_sizes or ([32, 256] if cuda else [32]), args.steps or (50 if cuda else 20)
+    precision = resolve_precision(args.precision, device)
+    datasets.disable_caching(); datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    dsd = get_dataset("rotten_tomatoes")
+    rows, tta = [], None
+    print(table([]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.model:
+            small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))
+            rows += bench(name, small if name == "tiny" else dsd, args, precision, device, tmp)
+    if args.time_to_accuracy:
+        seed_everything(0)
+        tta = time_to_accuracy(load_classifier("minilm-l6", dsd["train"].features["label"].names), load_tokenizer("minilm-l6"),
+                               dsd, device, precision)
+        print(f"time to accuracy: {tta}")
+    name = (torch.cuda.get_device_name(device) if cuda else
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
+    versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
+    memory = "torch.cuda.max_memory_allocated per row" if cuda else "the process's max RSS so far (rough, never goes down)"
+    out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
+           "peak memory": memory, "args": vars(args), "rows": rows, "time_to_accuracy": tta}
+    kind = "cuda" if cuda else "cpu"
+    json_path, md_path = ROOT / "results" / f"train_speed_{kind}.json", ROOT / "benchmarks" / f"train_speed_{kind}.md"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(out, indent=1) + "\n")
+    notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
+             f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
+    if tta: notes += (f"\n\nTime to accuracy (MiniLM-L6, B=32, lr 5e-5, 3 epochs): {tta['target test accuracy']} test accuracy after "
+                      f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
+    md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n{notes}\n\n{table(rows)}\n")
+    print(table(rows)); print(notes); print("wrote", json_path, md_path)
+
+if __name__ == "__main__": main()
