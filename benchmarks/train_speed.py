@@ -55,8 +55,9 @@ def plain_loop(model, loader, total, lr, precision, device, clock):
     # All weights decayed (fit and Trainer spare biases and norms): the same work per step.
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=device.type == "cuda" or None)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(0.1 * total), total)
-    model.train(); step = 0
+    model.train(); step, epoch = 0, 0
     while step < total:
+        loader.batch_sampler.set_epoch(epoch); epoch += 1  # the batches fit sees: a function of (seed, epoch), whatever ran before
         for b in loader:
             b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
             with autocast(device, precision): logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits

@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from .train import Callback, Run, get_device, make_optimizer, sum_cross_entropy
+from .train import Callback, Run, count_targets, get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/05a_callbacks.ipynb #02c13218
 class EarlyStopping(Callback):
@@ -26,7 +26,9 @@ class EarlyStopping(Callback):
     def __init__(self, metric:str="valid_loss", mode:str="min", patience:int=3, min_delta:float=0.0):
         if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
         self.metric, self.sign, self.patience, self.min_delta = metric, 1 if mode == "min" else -1, patience, min_delta
-        self.best, self.bad, self.stopped_at = math.inf, 0, None
+        self.on_train_begin(None)
+
+    def on_train_begin(self, run:Run): self.best, self.bad, self.stopped_at = math.inf, 0, None  # a fresh count for every run
 
     def on_eval_end(self, run:Run, metrics:dict):
         if self.metric not in metrics: raise KeyError(f"EarlyStopping watches '{self.metric}', which the evaluation does not give: use one of {sorted(metrics)}.")
@@ -40,7 +42,9 @@ class BestModel(Callback):
     "Keep the weights of the best evaluation (in memory, and in `folder` if given); restore them at the end."
     def __init__(self, metric:str="valid_accuracy", mode:str="max", folder:str|Path|None=None, restore:bool=True):
         self.metric, self.sign, self.folder, self.restore = metric, -1 if mode == "max" else 1, folder, restore
-        self.best, self.best_step, self.state = math.inf, None, None
+        self.on_train_begin(None)
+
+    def on_train_begin(self, run:Run): self.best, self.best_step, self.state = math.inf, None, None
 
     def on_eval_end(self, run:Run, metrics:dict):
         if self.sign * metrics[self.metric] >= self.best: return
@@ -110,6 +114,6 @@ def overfit_one_batch(model, batch:dict, steps:int=50, lr:float=1e-3, device=Non
     opt, b, losses = make_optimizer(model, lr, 0.0), {k: v.to(device) for k, v in batch.items()}, []
     for _ in tqdm(range(steps), desc="overfit one batch", disable=not progress):
         logits = model(**{k: v for k, v in b.items() if k != "labels"}).logits
-        loss = sum_cross_entropy(logits, b["labels"]) / len(b["labels"])
+        loss = sum_cross_entropy(logits, b["labels"]) / max(1, count_targets(b["labels"]))
         loss.backward(); opt.step(); opt.zero_grad(set_to_none=True); losses.append(loss.item())
     return losses

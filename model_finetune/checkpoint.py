@@ -94,21 +94,21 @@ def load_checkpoint(run:Run, folder:str|Path):
 # %% ../nbs/05b_checkpoint.ipynb #6b71a42c
 def latest_checkpoint(folder:str|Path) -> Path|None:
     "The newest `step-*` checkpoint in `folder`, or None."
-    steps = sorted(Path(folder).glob("step-*[0-9]"))
+    steps = sorted(Path(folder).glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))  # by number: step-1000000 after step-999999
     return steps[-1] if steps else None
 
 class Checkpoint(Callback):
-    "Save a checkpoint to `folder/step-N` every `every` steps and at the end, keeping the newest `keep`."
-    def __init__(self, folder:str|Path, every:int=500, keep:int=2): self.folder, self.every, self.keep = Path(folder), every, keep
+    "Save a checkpoint to `folder/step-N` every `every` steps and after the last step, keeping the newest `keep`."
+    def __init__(self, folder:str|Path, every:int=500, keep:int=2):
+        if keep < 1: raise ValueError(f"keep={keep}: keep at least the newest checkpoint (keep=1).")
+        self.folder, self.every, self.keep = Path(folder), every, keep
 
     def save(self, run:Run):
         save_checkpoint(run, self.folder / f"step-{run.step:06d}")
-        for old in sorted(self.folder.glob("step-*[0-9]"))[:-self.keep]: shutil.rmtree(old)
+        for old in sorted(self.folder.glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))[:-self.keep]: shutil.rmtree(old)
 
-    def on_step_end(self, run:Run):
-        if run.step % self.every == 0: self.save(run)
-    def on_train_end(self, run:Run):
-        if latest_checkpoint(self.folder) != self.folder / f"step-{run.step:06d}": self.save(run)
+    def on_step_end(self, run:Run):  # the last step is saved here too, before any callback's on_train_end changes the model
+        if run.step % self.every == 0 or run.step == run.total_steps: self.save(run)
 
 class Resume(Callback):
     "Restore the latest checkpoint in `folder` (a run folder or one checkpoint) before training starts."

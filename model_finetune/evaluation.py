@@ -83,7 +83,7 @@ def evaluate(model, # a classifier
     "Metrics of `model` on the examples of `loader`, plus its mean cross-entropy loss."
     logits, labels = predict_logits(model, loader, device)
     out = classification_metrics(labels.numpy(), logits.argmax(-1).numpy(), label_names)
-    return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(), **out}
+    return {"loss": F.cross_entropy(logits, labels).item(), **out}
 
 # %% ../nbs/06_evaluation.ipynb #05293348
 def plot_confusion_matrix(cm, # square matrix of counts, rows = true class

@@ -21,7 +21,6 @@ import torch
 import transformers
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 from transformers import AutoModel
 
 from .batching import make_loader, tokenize

@@ -88,15 +88,16 @@ def train_step(model, micro_batches:list[dict], opt, scaler, device:torch.device
                max_grad_norm:float|None=None, # clip the global gradient norm to this (1.0 is usual)
               ) -> tuple[torch.Tensor, torch.Tensor]:
     "Accumulate the gradients of `micro_batches` with their loss divided by all their targets, clip, step; return (loss, grad norm)."
-    n, loss_sum = sum(count_targets(b["labels"]) for b in micro_batches), 0.0
+    n, loss_sum = max(1, sum(count_targets(b["labels"]) for b in micro_batches)), 0.0  # max: a step whose labels are all -100 adds 0
     for b in micro_batches:
         b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
         with autocast(device, precision): logits = model(**{k: v for k, v in b.items() if k != "labels"}).logits
         loss = loss_fn(logits, b["labels"]) / n
         scaler.scale(loss).backward(); loss_sum = loss_sum + loss.detach()
     scaler.unscale_(opt)
-    params = [p for g in opt.param_groups for p in g["params"]]
-    norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm else float("inf"))
+    params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+    if max_grad_norm: norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    else: norm = torch.nn.utils.get_total_norm([p.grad for p in params])  # for the log; no rescaling pass
     scaler.step(opt); scaler.update(); opt.zero_grad(set_to_none=True)
     return loss_sum, norm
 
@@ -140,8 +141,8 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
         with autocast(device, precision): out = model(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device))
         logits.append(out.logits.float().cpu()); labels.append(b["labels"])
     logits, labels = torch.cat(logits), torch.cat(labels)
-    if isinstance(getattr(loader, "sampler", None), LengthSorted) and max_batches is None:
-        back = torch.as_tensor(np.argsort(loader.sampler))  # position of each example in the sorted order
+    if isinstance(getattr(loader, "sampler", None), LengthSorted):  # back to the dataset's order (of the examples seen)
+        back = torch.as_tensor(np.argsort(loader.sampler[:len(logits)]))
         logits, labels = logits[back], labels[back]
     return logits, labels
 
@@ -156,7 +157,8 @@ def compiled(model:nn.Module, compile:bool|str=False):
     "The callable the loop trains through: the model itself, or `torch.compile(model)` (with CUDA graphs for 'cudagraphs')."
     if not compile: return model
     if compile not in (True, "cudagraphs"): raise ValueError(f"compile={compile!r}: use False, True or 'cudagraphs'.")
-    return torch.compile(model, dynamic=False, mode="reduce-overhead" if compile == "cudagraphs" else None)
+    if compile is True: return torch.compile(model)  # dynamic shapes allowed: batches padded to their own length vary
+    return torch.compile(model, dynamic=False, mode="reduce-overhead")  # one CUDA graph per shape: pad to few lengths
 
 # %% ../nbs/05_train.ipynb #661fe5cb
 @dataclass
@@ -215,6 +217,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
         compile:bool|str=False, # True: `torch.compile` the model; 'cudagraphs': also replay CUDA graphs (GPU, fixed shapes)
        ) -> dict:
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
+    if len(train_loader) == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
+    if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     per_epoch = math.ceil(len(train_loader) / accum_steps)
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
@@ -230,6 +234,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         bs = train_loader.batch_size or getattr(train_loader.batch_sampler, "batch_size", "?")
         raise RuntimeError(OOM_ADVICE.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", accum2=2 * accum_steps)) from e
     finally: bar.close()
+    run.history["train_seconds"] = run.train_seconds
     _call(callbacks, "on_train_end", run)
     return run.history
 
@@ -245,6 +250,10 @@ def _call(callbacks, hook:str, *args):
 
 def _train(run:Run, train_loader, valid_loader, accum_steps, max_grad_norm, eval_every, callbacks, loss_fn, log_every, bar, forward):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
+    if run.batch >= len(train_loader): run.epoch, run.batch = run.epoch + 1, 0  # resumed at the end of an epoch
+    if run.batch and not hasattr(train_loader.batch_sampler, "set_epoch"):
+        warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
+                      "the interrupted run would have seen. Use make_loader(..., shuffle=True) for an exact resume.")
     while run.step < run.total_steps and not run.stop:
         if hasattr(train_loader.batch_sampler, "set_epoch"): train_loader.batch_sampler.set_epoch(run.epoch)
         rng = torch.get_rng_state(); it = iter(train_loader); torch.set_rng_state(rng)  # iter() draws a worker seed: keep it out of the run's randomness
@@ -257,7 +266,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, max_grad_norm, eval
             if run.step % log_every == 0 or run.step == run.total_steps: run.sync(); bar.set_postfix(loss=f"{run.history['loss'][-1]:.3f}")
             run.train_seconds = base + time.perf_counter() - t0; bar.update(1)  # exact at every sync, approximate between on a GPU
             end_of_epoch = run.batch >= len(train_loader)
-            if valid_loader is not None and (run.step % eval_every == 0 if eval_every else end_of_epoch or run.step == run.total_steps):
+            if valid_loader is not None and ((run.step % eval_every == 0 if eval_every else end_of_epoch) or run.step == run.total_steps):
                 run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
                 metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
                 metrics |= validate(run.model, valid_loader, run.device, run.precision); run.history["evals"].append(metrics); run.model.train()
