@@ -8,7 +8,7 @@ Docs: https://model-finetune.github.io/model-finetune/ladder.html.md"""
 __all__ = ['majority', 'tfidf_logreg', 'encoder_features', 'features_logreg', 'finetune', 'ladder_table', 'run_ladder',
            'save_ladder', 'ladder_markdown']
 
-# %% ../nbs/06a_ladder.ipynb #4313d142
+# %% ../nbs/06a_ladder.ipynb #23677f63
 import json
 import platform
 import time
@@ -29,7 +29,7 @@ from .freezing import apply_strategy, trainable
 from .heads import load_classifier, load_tokenizer, pool, resolve_model
 from .train import eval_loader, fit, get_device, predict_logits, seed_everything
 
-# %% ../nbs/06a_ladder.ipynb #9102a90b
+# %% ../nbs/06a_ladder.ipynb #a29525b4
 def _fit_logreg(X_train, y_train, X_valid, y_valid, Cs=(0.1, 0.3, 1.0, 3.0, 10.0)):
     "Logistic regression with C chosen on validation accuracy; returns the refitted best model."
     best = max(Cs, key=lambda C: LogisticRegression(C=C, max_iter=2000).fit(X_train, y_train).score(X_valid, y_valid))
@@ -49,7 +49,7 @@ def tfidf_logreg(dsd) -> dict:
     pred = clf.predict(vec.transform(dsd["test"]["text"])); t2 = time.perf_counter()
     return {"pred": pred, "train_s": t1 - t0, "predict_s": t2 - t1, "trainable": clf.coef_.size + clf.intercept_.size}
 
-# %% ../nbs/06a_ladder.ipynb #46312308
+# %% ../nbs/06a_ladder.ipynb #42108c7f
 @torch.inference_mode()
 def encoder_features(model:str|Path, tokenizer, ds, max_length:int=128, batch_size:int=128, device=None) -> np.ndarray:
     "Mean-pooled last hidden states of the pretrained encoder for each text of `ds`, in order: (n, d)."
@@ -68,7 +68,7 @@ def features_logreg(model:str|Path, dsd, max_length:int=128, device=None) -> dic
     pred = clf.predict(encoder_features(model, tok, dsd["test"], max_length, device=device)); t2 = time.perf_counter()
     return {"pred": pred, "train_s": t1 - t0, "predict_s": t2 - t1, "trainable": clf.coef_.size + clf.intercept_.size}
 
-# %% ../nbs/06a_ladder.ipynb #132ee60a
+# %% ../nbs/06a_ladder.ipynb #1a05c4c9
 def finetune(model:str|Path, dsd, strategy:str="full", pooling:str|None=None, epochs:int=3, lr:float=5e-5, batch_size:int=32,
              max_length:int=128, device=None, seed:int=0, progress:bool=True) -> dict:
     "Train `model` under a freezing `strategy` with `fit`; test predictions, train and predict seconds, trainable parameters."
@@ -84,7 +84,7 @@ def finetune(model:str|Path, dsd, strategy:str="full", pooling:str|None=None, ep
             "trainable": trainable(m), "valid_accuracy": [e["valid_accuracy"] for e in h["evals"]],
             "logits": {"test": logits.numpy(), "validation": valid_logits.numpy()}}
 
-# %% ../nbs/06a_ladder.ipynb #cf597046
+# %% ../nbs/06a_ladder.ipynb #c984a392
 def ladder_table(y_true, # test labels
                  rows:dict, # name -> dict with 'pred', 'train_s', 'predict_s', 'trainable'
                  baseline:str="TF-IDF + logistic regression", # also compare every later row with this one
@@ -101,7 +101,7 @@ def ladder_table(y_true, # test labels
         prev = r["pred"]
     return pd.DataFrame(out).set_index("model")
 
-# %% ../nbs/06a_ladder.ipynb #5e345268
+# %% ../nbs/06a_ladder.ipynb #339681a7
 def run_ladder(dsd, # train/validation/test with text and label
                model:str|Path="minilm-l6", epochs:int=3, batch_size:int=32, lr:float=5e-5, head_lr:float=1e-3,
                max_length:int=128, device=None, progress:bool=True) -> dict:
@@ -122,7 +122,7 @@ def run_ladder(dsd, # train/validation/test with text and label
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads ({platform.machine()})",
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__}, "date": str(date.today())}
 
-# %% ../nbs/06a_ladder.ipynb #6d7b822d
+# %% ../nbs/06a_ladder.ipynb #2b45e62e
 def save_ladder(result:dict, path:str|Path) -> Path:
     "Write a `run_ladder` result as JSON."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(result, indent=1) + "\n")
