@@ -200,15 +200,17 @@ def fit_temperature(logits, # (n, k) validation logits
     return log_t.exp().item()
 
 # %% ../nbs/06_evaluation.ipynb #85ce1f7e
-def _metric(name:str):
-    "A function `(y_true, y_pred) -> float` for 'accuracy' or 'macro_f1'."
+def _metric(name:str, labels):
+    "A function `(y_true, y_pred) -> float` for 'accuracy' or 'macro_f1' (averaged over `labels`, even if a resample lacks one)."
+    k = int(max(labels)) + 1
     if name == "accuracy": return lambda t, p: float(np.mean(t == p))
-    if name == "macro_f1": return lambda t, p: float(f1_score(t, p, average="macro", zero_division=0))
+    if name == "macro_f1": return lambda t, p: float(precision_recall_f1(t, p, k)[2][labels].mean())
     raise ValueError(f"Unknown metric '{name}': use 'accuracy' or 'macro_f1'.")
 
 def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
     "The metric on all examples and its percentile bootstrap interval: `(estimate, low, high)`."
-    t, p, f = np.asarray(y_true), np.asarray(y_pred), _metric(metric)
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    f = _metric(metric, np.union1d(t, p))  # the classes of the whole sample
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))  # (B, n) resampled example ids
     vals = np.array([f(t[i], p[i]) for i in idx])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
@@ -216,7 +218,8 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
 
 def paired_bootstrap_diff(y_true, pred_a, pred_b, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
     "metric(a) − metric(b) on the same examples, with its paired bootstrap interval: `(diff, low, high)`."
-    t, a, b, f = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b), _metric(metric)
+    t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    f = _metric(metric, np.union1d(t, np.union1d(a, b)))
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))
     vals = np.array([f(t[i], a[i]) - f(t[i], b[i]) for i in idx])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
