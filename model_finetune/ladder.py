@@ -129,9 +129,10 @@ def save_ladder(result:dict, path:str|Path) -> Path:
     return path
 
 def ladder_markdown(result:dict, title:str="") -> str:
-    "A Markdown table of a ladder result: metrics with their intervals, times, trainable parameters, p-values."
+    "A Markdown table of a ladder result: metrics with intervals, times, trainable parameters, p-values (optional keys `baseline`, `note`)."
     fmt_p = lambda p: "" if p is None else ("< 0.001" if p < 1e-3 else f"{p:.3f}")
-    lines = [f"**{title}**" if title else "", "", "| model | accuracy [95% CI] | macro-F1 [95% CI] | train s | predict s | trainable | p vs above | p vs TF-IDF |",
+    base = result.get("baseline", "TF-IDF")  # what the last column compares with
+    lines = [f"**{title}**" if title else "", "", f"| model | accuracy [95% CI] | macro-F1 [95% CI] | train s | predict s | trainable | p vs above | p vs {base} |",
              "|---|---|---|---|---|---|---|---|"]
     for r in result["table"]:
         a, f = r["accuracy 95% CI"], r["macro-F1 95% CI"]
@@ -139,6 +140,6 @@ def ladder_markdown(result:dict, title:str="") -> str:
                      f"{r['train s']:.1f} | {r['predict s']:.1f} | {r['trainable']:,} | {fmt_p(r['p vs above'])} | {fmt_p(r['p vs baseline'])} |")
     s = result["settings"]
     lines += ["", f"{s['n']['train']:,} train / {s['n']['test']:,} test; {s['model']}, {s['epochs']} epochs, batch {s['batch_size']}, "
-              f"lr {s['lr']:g} (head only {s['head_lr']:g}), max length {s['max_length']}; {result['device']}; "
-              f"torch {result['versions']['torch']}, transformers {result['versions']['transformers']}; {result['date']}."]
+              f"lr {s['lr']:g}" + (f" (head only {s['head_lr']:g})" if "head_lr" in s else "") + f", max length {s['max_length']}; {result['device']}; "
+              f"torch {result['versions']['torch']}, transformers {result['versions']['transformers']}; {result['date']}." + (f" {result['note']}" if result.get("note") else "")]
     return "\n".join(lines).strip()
