@@ -25,23 +25,30 @@ from .ladder import finetune, ladder_table
 from .train import get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/08_mlm.ipynb #947ec3b0
+def _mask_id(tokenizer) -> int:
+    "The tokenizer's mask-token id, or a clear error if it has none."
+    if tokenizer.mask_token_id is None: raise ValueError("This tokenizer has no mask token, so it cannot be used for masked-language modelling.")
+    return tokenizer.mask_token_id
+
+# %% ../nbs/08_mlm.ipynb #a4c0b099
 def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded
                 tokenizer, # gives the [MASK] id, the special ids and the vocabulary size
                 mlm_probability:float=0.15, # chance that each ordinary token is chosen
-                special_tokens_mask:torch.Tensor|None=None, # (B, T) 1 where no token may be chosen; default: the tokenizer's special ids, padding included
-                generator:torch.Generator|None=None, # a seeded generator for reproducible masks; default: torch's global one
+                special_tokens_mask:torch.Tensor|None=None, # (B, T) 1 = never chosen; default: the tokenizer's special ids, padding included
+                generator:torch.Generator|None=None, # a seeded CPU generator for reproducible masks; default: torch's global one
                ) -> tuple[torch.Tensor, torch.Tensor]:
     "BERT's masking: choose tokens with `mlm_probability`; 80% become [MASK], 10% a random token, 10% stay. Returns (inputs, labels)."
-    if tokenizer.mask_token_id is None: raise ValueError("This tokenizer has no mask token, so it cannot be used for masked-language modelling.")
-    x, labels = input_ids.clone(), input_ids.clone()
+    mask_id = _mask_id(tokenizer)
+    x, labels = input_ids.cpu().clone(), input_ids.cpu().clone()  # drawn on the CPU: the same masks whatever the device
     if special_tokens_mask is None: special_tokens_mask = torch.isin(x, torch.tensor(tokenizer.all_special_ids))
-    chosen = torch.bernoulli(torch.full(x.shape, mlm_probability).masked_fill(special_tokens_mask.bool(), 0.0), generator=generator).bool()
+    p = torch.full(x.shape, mlm_probability).masked_fill(special_tokens_mask.cpu().bool(), 0.0)
+    chosen = torch.bernoulli(p, generator=generator).bool()
     labels[~chosen] = -100  # the loss sees only the chosen tokens
     to_mask = torch.bernoulli(torch.full(x.shape, 0.8), generator=generator).bool() & chosen
     to_random = torch.bernoulli(torch.full(x.shape, 0.5), generator=generator).bool() & chosen & ~to_mask  # half of the other 20%
-    x[to_mask] = tokenizer.mask_token_id
+    x[to_mask] = mask_id
     x[to_random] = torch.randint(len(tokenizer), x.shape, dtype=torch.long, generator=generator)[to_random]
-    return x, labels
+    return x.to(input_ids.device), labels.to(input_ids.device)
 
 # %% ../nbs/08_mlm.ipynb #af1c3c0e
 class MLMCollator:
@@ -54,24 +61,28 @@ class MLMCollator:
 
     def __call__(self, examples:list[dict]) -> dict:
         keep = ("input_ids", "attention_mask", "token_type_ids")
-        b = self.tokenizer.pad([{k: e[k] for k in keep if k in e} for e in examples], return_tensors="pt", pad_to_multiple_of=self.pad_to_multiple_of)
+        b = self.tokenizer.pad([{k: e[k] for k in keep if k in e} for e in examples], return_tensors="pt",
+                               pad_to_multiple_of=self.pad_to_multiple_of)
         b["input_ids"], b["labels"] = mask_tokens(b["input_ids"], self.tokenizer, self.mlm_probability, generator=self.generator)
         return dict(b)
 
+# %% ../nbs/08_mlm.ipynb #e9d74e1d
 def mlm_loader(ds, # a tokenized split (its label column, if any, is ignored)
                tokenizer, batch_size:int=32, seed:int=0, # seeds both the order and the masks
                mlm_probability:float=0.15, shuffle:bool=True):
     "Length-bucketed batches of `ds`, masked afresh each time they are drawn (dynamic masking)."
-    return make_loader(ds, tokenizer, batch_size, shuffle=shuffle, seed=seed, collate_fn=MLMCollator(tokenizer, mlm_probability, seed))
+    collator = MLMCollator(tokenizer, mlm_probability, seed)
+    return make_loader(ds, tokenizer, batch_size, shuffle=shuffle, seed=seed, collate_fn=collator)
 
 # %% ../nbs/08_mlm.ipynb #e7d2879b
 def masked_logits(model, # an `AutoModelForMaskedLM`
-                  batch:dict, # input_ids, attention_mask, labels (-100 = not a target)
+                  batch:dict, # input_ids, labels (-100 = not a target), and optionally attention_mask, token_type_ids
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     "Logits (N, V) and labels (N,) at the N masked positions only: the vocabulary projection skips the other positions."
     keep = batch["labels"] != -100  # (B, T)
-    if not hasattr(model, "cls"): return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[keep], batch["labels"][keep]
-    h = model.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state  # (B, T, C)
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    if not hasattr(model, "cls"): return model(**inputs).logits[keep], batch["labels"][keep]
+    h = model.base_model(**inputs).last_hidden_state  # (B, T, C)
     return model.cls(h[keep]), batch["labels"][keep]  # (N, V), (N,)
 
 # %% ../nbs/08_mlm.ipynb #80a2938d
@@ -81,15 +92,19 @@ def perplexity(model, # an `AutoModelForMaskedLM`
                tokenizer, # for the masking
                max_batches:int|None=None, seed:int=0, # the masks are drawn from this seed: the same loader gets the same masks every time
                mlm_probability:float=0.15) -> float:
-    "exp of the mean cross-entropy over the masked tokens of `loader`, masked reproducibly from `seed`."
-    device, g = next(model.parameters()).device, torch.Generator().manual_seed(seed)
+    "Exponential of the mean cross-entropy over the masked tokens of `loader`, masked reproducibly from `seed`."
+    device, g, was_training = next(model.parameters()).device, torch.Generator().manual_seed(seed), model.training
     model.eval(); nll, n = 0.0, 0
-    for i, b in enumerate(loader):
-        if max_batches is not None and i >= max_batches: break
-        x, labels = mask_tokens(b["input_ids"], tokenizer, mlm_probability, generator=g)
-        logits, y = masked_logits(model, {"input_ids": x.to(device), "attention_mask": b["attention_mask"].to(device), "labels": labels.to(device)})
-        nll += sum_cross_entropy(logits, y).item(); n += len(y)
-    return math.exp(nll / max(n, 1))
+    try:
+        for i, b in enumerate(loader):
+            if max_batches is not None and i >= max_batches: break
+            x, labels = mask_tokens(b["input_ids"], tokenizer, mlm_probability, generator=g)
+            inputs = {k: b[k] for k in ("attention_mask", "token_type_ids") if k in b} | {"input_ids": x, "labels": labels}
+            logits, y = masked_logits(model, {k: v.to(device) for k, v in inputs.items()})
+            nll += sum_cross_entropy(logits, y).item(); n += len(y)
+    finally: model.train(was_training)
+    if n == 0: raise ValueError("No token was masked (empty loader, max_batches=0, empty texts or mlm_probability 0): no perplexity to measure.")
+    return math.exp(nll / n)
 
 # %% ../nbs/08_mlm.ipynb #b055b273
 def load_mlm(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
@@ -107,6 +122,7 @@ def _forever(loader):
             if (b["labels"] != -100).any(): n += 1; yield b
         if n == 0: raise ValueError("No batch of the loader has a masked token: are the texts empty, or mlm_probability 0?")
 
+# %% ../nbs/08_mlm.ipynb #b9f0ce12
 def adapt(model, # an `AutoModelForMaskedLM`; only the parameters with requires_grad train
           loader, # masked batches (e.g. `mlm_loader`), cycled as needed
           steps:int, # optimizer steps
@@ -124,22 +140,28 @@ def adapt(model, # an `AutoModelForMaskedLM`; only the parameters with requires_
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True); losses.append(loss.item())
     return losses
 
+# %% ../nbs/08_mlm.ipynb #973495f6
 def train_mlm_head(model, loader, steps:int, lr:float=1e-3, device=None, progress:bool=True) -> list[float]:
-    "Train only the MLM head (the decoder stays tied to the frozen word embeddings), then make every parameter trainable again."
+    "Train only the MLM head (the decoder stays tied to the frozen word embeddings), then restore the caller's `requires_grad` flags."
+    flags = [p.requires_grad for p in model.parameters()]
     apply_strategy(model, "frozen")
     try: return adapt(model, loader, steps, lr, device=device, progress=progress)
-    finally: apply_strategy(model, "full")
+    finally:
+        for p, f in zip(model.parameters(), flags): p.requires_grad_(f)
 
 # %% ../nbs/08_mlm.ipynb #cfaa4878
 @torch.inference_mode()
 def fill_mask(model, tokenizer,
               text:str, # with exactly one mask token, e.g. 'a [MASK] film'
               k:int=5) -> list[tuple[str, float]]:
-    "The k most probable tokens for the one mask token in `text`, with their probabilities."
+    "The k most probable tokens for the one mask token in `text`, with their probabilities; the model's mode is kept."
+    mask_id, was_training = _mask_id(tokenizer), model.training
     enc = tokenizer(text, return_tensors="pt").to(next(model.parameters()).device)
-    where = (enc["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
+    where = (enc["input_ids"][0] == mask_id).nonzero().flatten()
     if len(where) != 1: raise ValueError(f"Put exactly one {tokenizer.mask_token} in the text; found {len(where)}.")
-    p, ids = model.eval()(**enc).logits[0, where[0]].float().softmax(-1).topk(k)  # (k,), (k,)
+    try: logits = model.eval()(**enc).logits[0, where[0]]  # (V,)
+    finally: model.train(was_training)
+    p, ids = logits.float().softmax(-1).topk(k)  # (k,), (k,)
     return list(zip(tokenizer.convert_ids_to_tokens(ids.tolist()), p.tolist()))
 
 # %% ../nbs/08_mlm.ipynb #d6bdb5aa
@@ -158,14 +180,16 @@ def save_encoder(model, # an `AutoModelForMaskedLM` (its head is dropped)
 # %% ../nbs/08_mlm.ipynb #05cb2944
 def compare_encoders(encoders:dict, # name -> model alias or folder; the last is compared with the first
                      dsd, # train/validation/test with text and label
-                     epochs:int=1, lr:float=5e-5, batch_size:int=32, max_length:int=128, seed:int=0, device=None, progress:bool=True,
+                     epochs:int=1, lr:float=5e-5, batch_size:int=32, max_length:int=128, seed:int=0,
+                     device=None, progress:bool=True,
                     ) -> dict:
     "Fine-tune a classifier from each encoder the same way; accuracy and macro-F1 with CIs, McNemar's p, the paired accuracy difference."
     rows = {name: finetune(path, dsd, "full", epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, device=device,
                            seed=seed, progress=progress) for name, path in encoders.items()}
     y, (first, last) = dsd["test"]["label"], (list(rows)[0], list(rows)[-1])
-    table = ladder_table(y, rows, baseline=first)
-    return {"table": json.loads(table.reset_index().to_json(orient="records")),
-            "accuracy difference": dict(zip(("diff", "low", "high"), paired_bootstrap_diff(y, rows[last]["pred"], rows[first]["pred"]))),
-            "mcnemar": dict(zip(("b", "c", "p"), mcnemar(y, rows[last]["pred"], rows[first]["pred"]))),
-            "valid_accuracy": {k: r["valid_accuracy"] for k, r in rows.items()}, "predictions": {k: r["pred"].tolist() for k, r in rows.items()}}
+    a, b = rows[last]["pred"], rows[first]["pred"]
+    return {"table": json.loads(ladder_table(y, rows, baseline=first).reset_index().to_json(orient="records")),
+            "accuracy difference": dict(zip(("diff", "low", "high"), paired_bootstrap_diff(y, a, b))),
+            "mcnemar": dict(zip(("b", "c", "p"), mcnemar(y, a, b))),
+            "valid_accuracy": {k: r["valid_accuracy"] for k, r in rows.items()},
+            "predictions": {k: r["pred"].tolist() for k, r in rows.items()}}
