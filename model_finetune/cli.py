@@ -1,4 +1,4 @@
-"""The whole path in three shell commands: fine-tune a pretrained model on a dataset, predict labels for new texts, evaluate a saved model.
+"""The whole path in three shell commands (fine-tune a pretrained model on a dataset, predict labels for new texts, evaluate a saved model), and `doctor` to check the machine first.
 
 Docs: https://model-finetune.github.io/model-finetune/cli.html.md"""
 
@@ -26,13 +26,14 @@ from transformers.utils import logging as hf_logging
 from .assets import AssetError
 from .batching import make_loader, tokenize
 from .data import DATASETS, get_dataset, read_file, to_dataset
+from .doctor import doctor, problems
 from .evaluation import evaluate, plot_confusion_matrix
 from .heads import load_classifier, load_tokenizer, load_trained
 from .train import eval_loader, fit, get_device
 
 # %% ../nbs/07_cli.ipynb #d47d3fed
 def build_parser() -> argparse.ArgumentParser:
-    "The `model-finetune` argument parser, with the subcommands train, predict and evaluate."
+    "The `model-finetune` argument parser, with the subcommands train, predict, evaluate and doctor."
     p = argparse.ArgumentParser(prog="model-finetune", description="Fine-tune pretrained transformers for text classification.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="fine-tune a model on a dataset and save it with its test metrics")
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("predict", help="print the predicted label and its probability for each text")
     r.add_argument("model_dir", help="a folder written by `model-finetune train`")
     r.add_argument("texts", nargs="+", help="texts to classify")
+    sub.add_parser("doctor", help="check Python, the libraries, the device and the asset cache; exit code 1 if a problem is found",
+                   description="Report versions, device, Colab and asset cache, without downloading anything. "
+                               "Exit code 0: no problem found; 1: at least one (the lines marked !!, each with its fix).")
     return p
 
 # %% ../nbs/07_cli.ipynb #ba377710
@@ -153,6 +157,8 @@ def main(argv:list[str]|None=None) -> int:
         if args.command == "train":
             m = train(args)
             print(f"test {_report(m)}\ntrain time {m['train_seconds']:.1f}s on {m['device']}; saved to {Path(args.output_dir).resolve()}")
+        elif args.command == "doctor":
+            return 1 if problems(doctor()) else 0
         elif args.command == "predict":
             for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts)): print(f"{label}\t{p:.3f}\t{text}")
         else:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModelForSequenceClassification
 
 from model_finetune.data import toy_frame
@@ -112,3 +113,12 @@ def test_unknown_label_at_evaluation(work):
     toy_frame().assign(label=["meh"] + toy_frame().label.tolist()[1:]).to_csv(work / "odd.csv", index=False)
     r = cli("evaluate", work / "out", "--dataset", work / "odd.csv")
     assert r.returncode == 2 and "label outside ['negative', 'positive'] (first at row 0: 'meh')" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_doctor_reports_torch_and_exits_by_its_problems():
+    "`model-finetune doctor` prints torch's version and exits 0 with no problem listed, 1 with at least one."
+    r = cli("doctor", env={"PIP_INDEX_URL": "http://127.0.0.1:9/simple/"})  # a missing asset must not send the test online
+    assert f"  {torch.__version__}" in r.stdout, (r.stdout, r.stderr)
+    last = r.stdout.rstrip().splitlines()[-1]
+    assert (r.returncode, last) == (0, "No problems found.") or (r.returncode == 1 and last.endswith("see the lines marked !!")), (r.returncode, r.stdout)
+    assert (r.returncode == 1) == ("\n!!  " in r.stdout)
