@@ -60,6 +60,8 @@ def plot_lr_range(result:dict, ax=None, title:str="learning-rate range test"):
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     ax.plot(result["lr"], result["loss"], alpha=0.3, label="loss"); ax.plot(result["lr"], result["smoothed"], label="smoothed")
     for (name, lr), c in zip(suggest_lr(result).items(), ("C2", "C3")): ax.axvline(lr, color=c, ls="--", label=f"{name}: {lr:.1e}")
+    lo, hi = np.nanmin(result["smoothed"]), result["smoothed"][0]
+    ax.set_ylim(0.95 * lo, 1.3 * max(lo, hi))  # the diverging tail would flatten the interesting part
     ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title=title); ax.legend(fontsize=8)
     return ax
 
