@@ -13,8 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The tutorials are run by tests/test_learner.py instead, the way a learner runs them (installed wheel, fresh venv).
 NOTEBOOKS = sorted(p.relative_to(ROOT / "nbs").as_posix() for p in (ROOT / "nbs").rglob("*.ipynb")
-                   if not any(part.startswith(("_", ".")) for part in p.relative_to(ROOT / "nbs").parts))
+                   if not any(part.startswith(("_", ".")) for part in p.relative_to(ROOT / "nbs").parts)
+                   and p.relative_to(ROOT / "nbs").parts[0] != "tutorials")
 
 
 @pytest.fixture(scope="module")

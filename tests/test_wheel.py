@@ -1,12 +1,10 @@
 """The wheel a user would `pip install`: it builds, installs into a fresh venv that already has torch without
-replacing that torch, and its package and command work from outside the repository."""
+replacing that torch, and its package and command work from outside the repository (the wheel: `conftest.py`)."""
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,14 +14,6 @@ def run(*cmd, cwd=None):
     r = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"{cmd}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return r.stdout
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    dist = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", dist, ROOT)
-    (whl,) = dist.glob("model_finetune-*.whl")
-    return whl
 
 
 def test_wheel_installs_next_to_an_existing_torch(wheel, tmp_path):
