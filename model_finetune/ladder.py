@@ -132,14 +132,15 @@ def ladder_markdown(result:dict, title:str="") -> str:
     "A Markdown table of a ladder result: metrics with intervals, times, trainable parameters, p-values (optional keys `baseline`, `note`)."
     fmt_p = lambda p: "" if p is None else ("< 0.001" if p < 1e-3 else f"{p:.3f}")
     base = result.get("baseline", "TF-IDF")  # what the last column compares with
-    lines = [f"**{title}**" if title else "", "", f"| model | accuracy [95% CI] | macro-F1 [95% CI] | train s | predict s | trainable | p vs above | p vs {base} |",
-             "|---|---|---|---|---|---|---|---|"]
+    has_base = any(r.get("p vs baseline") is not None for r in result["table"])  # no column of blanks
+    head = "| model | accuracy [95% CI] | macro-F1 [95% CI] | train s | predict s | trainable | p vs above |" + (f" p vs {base} |" if has_base else "")
+    lines = [f"**{title}**" if title else "", "", head, "|---" * head.count(" | ") + "|---|"]
     for r in result["table"]:
         a, f = r["accuracy 95% CI"], r["macro-F1 95% CI"]
         lines.append(f"| {r['model']} | {r['accuracy']:.3f} [{a[0]:.3f}, {a[1]:.3f}] | {r['macro-F1']:.3f} [{f[0]:.3f}, {f[1]:.3f}] | "
-                     f"{r['train s']:.1f} | {r['predict s']:.1f} | {r['trainable']:,} | {fmt_p(r['p vs above'])} | {fmt_p(r['p vs baseline'])} |")
+                     f"{r['train s']:.1f} | {r['predict s']:.1f} | {r['trainable']:,} | {fmt_p(r['p vs above'])} |" + (f" {fmt_p(r['p vs baseline'])} |" if has_base else ""))
     s = result["settings"]
-    lines += ["", f"{s['n']['train']:,} train / {s['n']['test']:,} test; {s['model']}, {s['epochs']} epochs, batch {s['batch_size']}, "
+    lines += ["", f"{s['n']['train']:,} train / {s['n']['test']:,} test; {s['model']}, {s['epochs']} epoch{'' if s['epochs'] == 1 else 's'}, batch {s['batch_size']}, "
               f"lr {s['lr']:g}" + (f" (head only {s['head_lr']:g})" if "head_lr" in s else "") + f", max length {s['max_length']}; {result['device']}; "
               f"torch {result['versions']['torch']}, transformers {result['versions']['transformers']}; {result['date']}." + (f" {result['note']}" if result.get("note") else "")]
     return "\n".join(lines).strip()
