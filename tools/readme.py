@@ -81,8 +81,8 @@ def cell_options(source):
     return opts, "\n".join(lines).strip()
 
 
-def outputs(cell, n):
-    "The Markdown of a code cell's outputs, and the pictures to save, by path."
+def outputs(cell, n, cfg):
+    "The Markdown of a code cell's outputs (page links fixed as in markdown cells), and the pictures to save, by path."
     parts, files = [], {}
     for k, out in enumerate(cell.get("outputs", [])):
         if out.get("output_type") == "stream":
@@ -93,7 +93,7 @@ def outputs(cell, n):
         if "application/vnd.jupyter.widget-view+json" in data or "text/html" in data:
             continue
         if "text/markdown" in data:
-            parts.append(text_of(data["text/markdown"]).strip())
+            parts.append(fix_links(text_of(data["text/markdown"]).strip(), cfg))
         elif "image/png" in data:
             path = f"index_files/cell-{n}-output-{k}.png"
             files[path] = base64.b64decode(text_of(data["image/png"]))
@@ -124,7 +124,7 @@ def generate(cfg):
             if code and opts.get("echo") != "false":
                 parts.append(fence(code, "python"))
             if opts.get("output") != "false":
-                more, pics = outputs(cell, n)
+                more, pics = outputs(cell, n, cfg)
                 parts += more
                 files.update(pics)
     return "\n\n".join(parts) + "\n", files
