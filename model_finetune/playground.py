@@ -56,6 +56,8 @@ def probability_bars(texts:str|list[str], # the texts that were scored
     texts, probs = _check_texts(texts), np.asarray(probs, dtype=float)
     if probs.shape != (len(texts), len(label_names)):
         raise ValueError(f"probs has shape {probs.shape}; expected ({len(texts)}, {len(label_names)}): one row per text, one column per class.")
+    if (probs < 0).any() or not np.allclose(probs.sum(1), 1, atol=1e-3):
+        raise ValueError("probs must be probabilities (rows >= 0 summing to 1); for logits, apply softmax first (or use class_probabilities).")
     rows = []
     for text, p in zip(texts, probs):
         short = text if len(text) <= max_chars else text[:max_chars - 1] + "…"
@@ -82,17 +84,19 @@ def show_probabilities(model, tok, # a fine-tuned classifier and its tokenizer
 def playground(model, # a fine-tuned classifier, or the folder of one (`model-finetune train --output-dir`)
                tok=None, # its tokenizer (read from the folder when `model` is a path)
                examples:str="a wonderful, moving film\nnot as bad as I feared\nthe plot is about a family in Ohio",
+               label_names:list[str]|None=None, # default: the model's `id2label`
                max_length:int=128,
               ) -> widgets.VBox:
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
     if isinstance(model, (str, Path)): model, tok = load_trained(model)
     if tok is None: raise ValueError("Give the model's tokenizer too: playground(model, tok), or a model folder.")
-    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
     button, out = widgets.Button(description="Predict", button_style="primary"), widgets.HTML()
     def predict(_=None):
         lines = [t for t in box.value.splitlines() if t.strip()]
         if not lines: out.value = "<i>Type at least one text, one per line.</i>"; return
-        out.value = probability_bars(lines, class_probabilities(model, tok, lines, max_length), names)
+        try: out.value = probability_bars(lines, class_probabilities(model, tok, lines, max_length), names)
+        except Exception as e: out.value = f"<b>Error:</b> {html.escape(f'{type(e).__name__}: {e}')}"  # a callback's errors are otherwise unseen
     button.on_click(predict); predict()
     return widgets.VBox([box, button, out])

@@ -11,7 +11,7 @@ show_doc cells run, names in backticks linked), then writes GitHub-flavoured Mar
   as nbdev's README filter does, and relative image paths are made relative to the repository root;
 - code cells as ```python fences (`#| echo: false` hides the code, `#| output: false` the outputs,
   `#| include: false` both);
-- outputs: Markdown verbatim (show_doc), PNG pictures saved as index_files/cell-N-output-K.png, plain text and
+- outputs: Markdown (show_doc, rendered tables) with its page links fixed in the same way, PNG pictures saved as index_files/cell-N-output-K.png, plain text and
   stdout in plain fences; HTML, widgets, stderr and errors are left out.
 
 It is used with or without Quarto, so that README.md is the same on every machine and `--check` can keep it in sync.
