@@ -5,7 +5,12 @@ results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<devic
 
     python benchmarks/train_speed.py [--model minilm-l6 bert-base-random] [--batch-sizes 32 256] [--steps N] [--warmup 5]
                                      [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy]
+                                     [--configs MODEL:BATCH[:LOOP,LOOP] ...]
 CPU defaults: --model minilm-l6 --batch-sizes 32 --steps 20; CUDA defaults: both models, both batch sizes, --steps 50.
+`--configs` runs those (model, batch size) pairs in that order instead of every model with every batch size, each with
+all its loops or only those named (plain, fit, fit-fast, trainer): `minilm-l6:32:plain,fit,trainer bert-base-random:256
+minilm-l6:32:fit-fast` leaves the compilations of fit-fast for last. The JSON and the table are rewritten after every
+row, and the time-to-accuracy run comes first, so a run cut short keeps what it measured.
 `--model tiny` (a 2-layer random BERT on 512 Rotten Tomatoes texts) is for smoke tests.
 """
 import argparse, copy, importlib.util, json, math, os, platform, resource, statistics, tempfile, time
@@ -116,8 +121,10 @@ def build(name, names, texts, tmp):
                      num_labels=len(names))  # BERT-base's shape, random weights: the compute of a larger model, no download
     return BertForSequenceClassification(cfg), tok
 
-def bench(name, dsd, args, precision, device, tmp):
-    "The rows of one model: plain, fit, fit-fast (CUDA) and trainer at each batch size."
+LOOPS = ("plain", "fit", "fit-fast", "trainer")
+
+def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOPS):
+    "Append to `rows` the rows of one model at each batch size: those of plain, fit, fit-fast (CUDA) and trainer in `loops`."
     cuda, names = device.type == "cuda", dsd["train"].features["label"].names
     seed_everything(0); base, tok = build(name, names, list(dsd["train"]["text"]), tmp)
     tds = tokenize(dsd, tok, 128)
@@ -125,9 +132,9 @@ def bench(name, dsd, args, precision, device, tmp):
     n = sum(p.numel() for k, p in base.named_parameters() if "embeddings" not in k)  # non-embedding parameters
     fpt = lambda T: 6 * n + 12 * cfg.num_hidden_layers * T * cfg.hidden_size  # training FLOPs per real token, T = padded length
     W, N = args.warmup, args.steps
-    rows = []
-    for bs in args.batch_sizes:
+    for bs in batch_sizes:
         def row(loop, run, rec, eval_fn=None):
+            if loop not in loops: return
             if cuda:  # compile as a fresh process would, and free the previous row's CUDA graph pools before measuring memory
                 torch.compiler.reset(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(device)
             med, out = measure(run, rec, device, W, N, args.repeats, fpt)
@@ -135,7 +142,7 @@ def bench(name, dsd, args, precision, device, tmp):
             rows.append({"model": name, "batch": bs, "loop": loop, **med,
                          "MFU %": 100 * med["flop/s"] / (args.peak_tflops * 1e12) if cuda else None, "peak memory MB": mem / 2**20,
                          "eval samples/s": eval_fn(out) if eval_fn else None})
-            print(fmt_row(rows[-1]), flush=True)
+            print(fmt_row(rows[-1]), flush=True); args.save(rows)
         model, rec = copy.deepcopy(base).to(device), Recorder(tok, 8)  # every run loads base's weights into it (in place)
         loader = make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=rec)  # the same batches for plain and fit
         epochs = math.ceil((W + N) / len(loader))
@@ -152,19 +159,22 @@ def bench(name, dsd, args, precision, device, tmp):
         row("plain", run_plain, rec)
         row("fit", run_fit(loader, False), rec,
             lambda _: timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.repeats))
-        if cuda:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4 lengths (and the epoch's last, smaller batch)
+        if cuda and "fit-fast" in loops:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4 lengths (and the epoch's last, smaller batch)
             fast = Recorder(tok, 32)
             row("fit-fast", run_fit(make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=fast), "cudagraphs"), fast)
         del model
+        if "trainer" not in loops: continue
         if importlib.util.find_spec("accelerate") is None:
             print("trainer: skipped, Trainer needs `pip install accelerate`")
             continue
         rec = Recorder(tok, 8)
         row("trainer", lambda clock: trainer_run(base, tds["train"], rec, bs, W + N, args, precision, device, clock, tmp), rec,
             lambda trainer: timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.repeats))
-    plain = {r["batch"]: r["step ms"] for r in rows if r["loop"] == "plain"}
-    for r in rows: r["step time / plain"] = r["step ms"] / plain[r["batch"]]
-    return rows
+
+def add_ratios(rows):
+    "Each row's step time over the plain loop's, same model and batch size."
+    plain = {(r["model"], r["batch"]): r["step ms"] for r in rows if r["loop"] == "plain"}
+    for r in rows: r["step time / plain"] = r["step ms"] / plain[r["model"], r["batch"]] if (r["model"], r["batch"]) in plain else None
 
 def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80):
     "fit on the train split, test accuracy after each epoch: training seconds (evaluations excluded) to reach `target`."
@@ -199,6 +209,8 @@ def main():
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="dense peak at --precision, for MFU (989: H100/H200 bf16)")
     ap.add_argument("--time-to-accuracy", action="store_true", help="also: MiniLM-L6, B=32, 3 epochs, test accuracy per epoch")
     ap.add_argument("--device", help="default: get_device()")
+    ap.add_argument("--configs", nargs="+", help="MODEL:BATCH or MODEL:BATCH:LOOP,LOOP, run in this order (default: every model "
+                    "with every batch size, all loops)")
     args = ap.parse_args()
     device = get_device(args.device); cuda = device.type == "cuda"
     args.model = args.model or (["minilm-l6", "bert-base-random"] if cuda else ["minilm-l6"])
@@ -206,33 +218,46 @@ def main():
     precision = resolve_precision(args.precision, device)
     datasets.disable_caching(); datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
-    dsd = get_dataset("rotten_tomatoes")
-    rows, tta = [], None
-    print(table([]))
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in args.model:
-            small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))
-            rows += bench(name, small if name == "tiny" else dsd, args, precision, device, tmp)
-    if args.time_to_accuracy:
-        seed_everything(0)
-        tta = time_to_accuracy(load_classifier("minilm-l6", dsd["train"].features["label"].names), load_tokenizer("minilm-l6"),
-                               dsd, device, precision)
-        print(f"time to accuracy: {tta}")
+    def config(text):
+        name, bs, *loops = text.split(":")
+        if loops and not set(loops[0].split(",")) <= set(LOOPS): ap.error(f"{text}: loops are {', '.join(LOOPS)}")
+        return name, int(bs), tuple(loops[0].split(",")) if loops else LOOPS
+    configs = [config(c) for c in args.configs] if args.configs else [(m, b, LOOPS) for m in args.model for b in args.batch_sizes]
     name = (torch.cuda.get_device_name(device) if cuda else
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
     memory = "torch.cuda.max_memory_allocated per row" if cuda else "the process's max RSS so far (rough, never goes down)"
-    out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
-           "peak memory": memory, "args": vars(args), "rows": rows, "time_to_accuracy": tta}
     kind = "cuda" if cuda else "cpu"
     json_path, md_path = ROOT / "results" / f"train_speed_{kind}.json", ROOT / "benchmarks" / f"train_speed_{kind}.md"
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(out, indent=1) + "\n")
-    notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
-             f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
-    if tta: notes += (f"\n\nTime to accuracy (MiniLM-L6, B=32, lr 5e-5, 3 epochs): {tta['target test accuracy']} test accuracy after "
-                      f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
-    md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n{notes}\n\n{table(rows)}\n")
+    rows, tta = [], None
+
+    def save(rows):
+        "Write the JSON and the markdown table of everything measured so far."
+        add_ratios(rows)
+        out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
+               "peak memory": memory, "args": {k: v for k, v in vars(args).items() if k != "save"}, "rows": rows, "time_to_accuracy": tta}
+        json_path.write_text(json.dumps(out, indent=1) + "\n")
+        notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
+                 f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
+        if tta: notes += (f"\n\nTime to accuracy (MiniLM-L6, B=32, lr 5e-5, 3 epochs): {tta['target test accuracy']} test accuracy after "
+                          f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
+        md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n{notes}\n\n{table(rows)}\n")
+        return notes
+    args.save = save
+
+    dsd = get_dataset("rotten_tomatoes")
+    if args.time_to_accuracy:
+        seed_everything(0)
+        tta = time_to_accuracy(load_classifier("minilm-l6", dsd["train"].features["label"].names), load_tokenizer("minilm-l6"),
+                               dsd, device, precision)
+        print(f"time to accuracy: {tta}", flush=True); save(rows)
+    print(table([]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for model_name, bs, loops in configs:
+            small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))
+            bench(model_name, small if model_name == "tiny" else dsd, args, precision, device, tmp, [bs], rows, loops)
+    notes = save(rows)
     print(table(rows)); print(notes); print("wrote", json_path, md_path)
 
 if __name__ == "__main__": main()

