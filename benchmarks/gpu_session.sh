@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Every GPU measurement of the project in one call of the lent, offline GPU machine (see benchmarks/README.md):
+# Every GPU measurement of the project in one call of the lent, offline GPU machine:
 #   1. together on the GPU: `nbdev-test --flags cuda nbs/05_train.ipynb`; the full IMDB ladder (the code of the `cuda`
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
 #   2. then alone: benchmarks/train_speed.py (time to accuracy first; every row saved as it is measured).
-# Prepared here with `python tools/device_assets.py pack .dev` and the wheels unpacked into .dev/site (see benchmarks/README.md);
-# run there with `bash benchmarks/gpu_session.sh` (carry .dev). Writes $OUT/out.tar.xz (results, benchmark table, logs).
+# Prepared here, in the ignored folder .dev (64 MiB travel per call, so this is about all that fits):
+#   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB
+#   .dev/site.tar.xz: site/ = `pip install --no-deps --target site` of the pure-Python wheels (Python 3.12) of what the
+#   machine lacks: datasets dill multiprocess platformdirs ftfy wcwidth ipywidgets comm nbdev execnb fastcore fastgit
+#   ghapi asttokens astunparse watchdog ipython ipython_pygments_lexers matplotlib-inline pexpect ptyprocess
+#   prompt_toolkit stack-data executing pure_eval traitlets decorator (2 MB)
+# Run there with `bash benchmarks/gpu_session.sh` (carry .dev). Writes $OUT/out.tar.xz (results, benchmark table) and
+# $OUT/logs.
+# ONLY="ladder t3" (any of: 05 ladder t3 bench) reruns some of the parts; BUDGET and PHASE1 are seconds from the start.
 set -u
+ONLY=${ONLY:-"05 ladder t3 bench"}; want() { [[ " $ONLY " == *" $1 "* ]]; }
 T0=$(date +%s); BUDGET=${BUDGET:-570}; PHASE1_END=$((T0 + ${PHASE1:-360}))
 left() { echo $(( $1 - $(date +%s) )); }
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export MODEL_FINETUNE_CACHE=/tmp/mfcache
-LOG=/tmp/logs; mkdir -p $LOG
+LOG=$OUT/logs; mkdir -p $LOG  # under $OUT: what is done comes back even if the call is cut short
 tar xJf .dev/site.tar.xz -C /tmp && sed -i '1s|.*|#!/usr/bin/env python3|' /tmp/site/bin/*
 export PYTHONPATH=$PWD:/tmp/site PATH=/tmp/site/bin:$PATH
 python3 tools/device_assets.py unpack .dev || exit 1
@@ -19,28 +27,28 @@ python3 -c "import torch, transformers, datasets, sklearn, nbdev, model_finetune
 echo "setup: $(( $(date +%s) - T0 )) s"
 
 # 1. three jobs on the GPU at once (their times are measured while sharing it)
-(timeout $(left $PHASE1_END) nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb > $LOG/05_train_cuda.log 2>&1; echo "05_train --flags cuda: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
-(timeout $(left $PHASE1_END) python3 -c "
+want 05 && (timeout $(left $PHASE1_END) nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb > $LOG/05_train_cuda.log 2>&1; echo "05_train --flags cuda: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
+want ladder && (timeout $(left $PHASE1_END) python3 -c "
 from pathlib import Path
 from model_finetune.data import get_dataset
 from model_finetune.ladder import run_ladder, save_ladder
 save_ladder(run_ladder(get_dataset('imdb'), progress=False), Path('results/ladder_imdb.json'))
-" > $LOG/ladder_imdb.log 2>&1; echo "ladder imdb: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
-(cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1 timeout $(left $PHASE1_END) nbdev-test --n-workers 0 03_long_reviews.ipynb > $LOG/tutorial3_full.log 2>&1; echo "tutorial 3 full: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
+" > $LOG/ladder_imdb.log 2>&1 && cp results/ladder_imdb.json $LOG/; echo "ladder imdb: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
+want t3 && (cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1 timeout $(left $PHASE1_END) nbdev-test --n-workers 0 03_long_reviews.ipynb > $LOG/tutorial3_full.log 2>&1 && cp ../../results/tutorial_long_reviews_full.json $LOG/; echo "tutorial 3 full: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
 wait
 
 # 2. the benchmark, alone on the GPU, until the budget is spent
-timeout $(left $((T0 + BUDGET))) python3 benchmarks/train_speed.py --time-to-accuracy \
+want bench && timeout $(left $((T0 + BUDGET))) python3 benchmarks/train_speed.py --time-to-accuracy \
     --configs minilm-l6:32:plain,fit,trainer bert-base-random:256:plain,fit,trainer minilm-l6:32:fit-fast \
               minilm-l6:256:plain,fit,trainer bert-base-random:32:plain,fit,trainer > $LOG/train_speed.log 2>&1
-echo "train_speed: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
+want bench && echo "train_speed: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
 
 python3 - <<'EOF'
 import os, tarfile
 from pathlib import Path
 with tarfile.open(Path(os.environ["OUT"]) / "out.tar.xz", "w:xz") as t:
     for p in ["results/ladder_imdb.json", "results/tutorial_long_reviews_full.json", "results/train_speed_cuda.json",
-              "benchmarks/train_speed_cuda.md", "/tmp/logs"]:
+              "benchmarks/train_speed_cuda.md"]:
         if Path(p).exists(): t.add(p, arcname=p.lstrip("/"))
 EOF
 cat $LOG/rc

@@ -21,7 +21,7 @@ from .batching import make_loader
 from .evaluation import mcnemar, paired_bootstrap_diff
 from .freezing import apply_strategy
 from .heads import resolve_model
-from .ladder import finetune, ladder_table
+from .ladder import finetune, ladder_table, table_records
 from .train import get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/08_mlm.ipynb #947ec3b0
@@ -188,7 +188,7 @@ def compare_encoders(encoders:dict, # name -> model alias or folder; the last is
                            seed=seed, progress=progress) for name, path in encoders.items()}
     y, (first, last) = dsd["test"]["label"], (list(rows)[0], list(rows)[-1])
     a, b = rows[last]["pred"], rows[first]["pred"]
-    return {"table": json.loads(ladder_table(y, rows, baseline=first).reset_index().to_json(orient="records")),
+    return {"table": table_records(ladder_table(y, rows, baseline=first)),
             "accuracy difference": dict(zip(("diff", "low", "high"), paired_bootstrap_diff(y, a, b))),
             "mcnemar": dict(zip(("b", "c", "p"), mcnemar(y, a, b))),
             "valid_accuracy": {k: r["valid_accuracy"] for k, r in rows.items()},
