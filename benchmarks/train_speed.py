@@ -123,6 +123,7 @@ def build(name, names, texts, tmp):
     return BertForSequenceClassification(cfg), tok
 
 LOOPS = ("plain", "fit", "fit-fast", "trainer")
+MODELS = ("minilm-l6", "bert-base-random", "tiny")
 
 def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOPS):
     "Append to `rows` the rows of one model at each batch size: those of plain, fit, fit-fast (CUDA) and trainer in `loops`."
@@ -172,6 +173,10 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
         row("trainer", lambda clock: trainer_run(base, tds["train"], rec, bs, W + N, args, precision, device, clock, tmp), rec,
             lambda trainer: timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.repeats))
 
+def row_order(r):
+    "Rows grouped by model and batch size, loops in the order of LOOPS (the order they ran in may differ)."
+    return (MODELS.index(r["model"]), r["batch"], LOOPS.index(r["loop"]))
+
 def add_ratios(rows):
     "Each row's step time over the plain loop's, same model and batch size."
     plain = {(r["model"], r["batch"]): r["step ms"] for r in rows if r["loop"] == "plain"}
@@ -201,7 +206,7 @@ def table(rows): return "\n".join(["| " + " | ".join(COLUMNS) + " |", "|" + "---
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", nargs="+", choices=["minilm-l6", "bert-base-random", "tiny"])
+    ap.add_argument("--model", nargs="+", choices=MODELS)
     ap.add_argument("--batch-sizes", nargs="+", type=int)
     ap.add_argument("--steps", type=int, help="timed steps per run")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
@@ -212,6 +217,7 @@ def main():
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="dense peak at --precision, for MFU (989: H100/H200 bf16)")
     ap.add_argument("--time-to-accuracy", action="store_true", help="also: MiniLM-L6, B=32, 3 epochs, test accuracy per epoch")
     ap.add_argument("--tweets", action="store_true", help="also: the same on the 3-class tweets, with the final test macro-F1")
+    ap.add_argument("--note", default="", help="a sentence on how this run was made, kept in the JSON and the table")
     ap.add_argument("--device", help="default: get_device()")
     ap.add_argument("--configs", nargs="+", help="MODEL:BATCH or MODEL:BATCH:LOOP,LOOP, run in this order (default: every model "
                     "with every batch size, all loops)")
@@ -223,8 +229,9 @@ def main():
     datasets.disable_caching(); datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     def config(text):
-        name, bs, *loops = text.split(":")
-        if loops and not set(loops[0].split(",")) <= set(LOOPS): ap.error(f"{text}: loops are {', '.join(LOOPS)}")
+        name, bs, *loops = text.split(":") + [""] * (text.count(":") < 1)
+        if name not in MODELS or not bs.isdigit(): ap.error(f"--configs {text}: expected MODEL:BATCH[:LOOP,...], MODEL one of {', '.join(MODELS)}")
+        if loops and not set(loops[0].split(",")) <= set(LOOPS): ap.error(f"--configs {text}: loops are {', '.join(LOOPS)}")
         return name, int(bs), tuple(loops[0].split(",")) if loops else LOOPS
     configs = [config(c) for c in args.configs] if args.configs else [(m, b, LOOPS) for m in args.model for b in args.batch_sizes]
     name = (torch.cuda.get_device_name(device) if cuda else
@@ -240,7 +247,8 @@ def main():
         "Write the JSON and the markdown table of everything measured so far."
         add_ratios(rows)
         out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
-               "peak memory": memory, "args": {k: v for k, v in vars(args).items() if k != "save"}, "rows": rows, "time_to_accuracy": tta,
+               "peak memory": memory, "note": args.note, "rows": sorted(rows, key=row_order), "time_to_accuracy": tta,
+               "args": {k: v for k, v in vars(args).items() if k != "save" and not (args.configs and k in ("model", "batch_sizes"))},
                "tweets_3_epochs": tweets}
         json_path.write_text(json.dumps(out, indent=1) + "\n")
         notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
@@ -249,7 +257,8 @@ def main():
                           f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
         if tweets: notes += (f"\n\nTweets, 3 classes (MiniLM-L6, B=32, lr 5e-5, 3 epochs): final test accuracy {tweets['final test accuracy']:.4f}, "
                              f"macro-F1 {tweets['final test macro-F1']:.4f} after {tweets['train s']:.0f} training s")
-        md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n{notes}\n\n{table(rows)}\n")
+        md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n" + (f"{args.note}\n\n" if args.note else "") +
+                           f"{notes}\n\n{table(sorted(rows, key=row_order))}\n")
         return notes
     args.save = save
 
@@ -270,6 +279,6 @@ def main():
             small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))
             bench(model_name, small if model_name == "tiny" else dsd, args, precision, device, tmp, [bs], rows, loops)
     notes = save(rows)
-    print(table(rows)); print(notes); print("wrote", json_path, md_path)
+    print(table(sorted(rows, key=row_order))); print(notes); print("wrote", json_path, md_path)
 
 if __name__ == "__main__": main()

@@ -236,7 +236,7 @@ def mcnemar(y_true, # true class ids
     b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
     n = b + c
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))  # P(X <= min(b, c)) * 2^n, exactly
-    return b, c, min(1.0, 2 * tail / 2**n)
+    return b, c, min(1.0, 2 * tail / 2**n)  # exact integers; the float underflows to 0.0 once p < about 1e-308
 
 # %% ../nbs/06_evaluation.ipynb #8e140db1
 def highest_loss(texts, # the n texts, in dataset order

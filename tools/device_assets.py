@@ -7,7 +7,8 @@
 MiniLM-L6's fp32 weights (90.9 MB) do not fit, so they travel in fp16: the bytes are split into low and high halves
 before xz, which compresses the high halves (sign, exponent) far better, 45.4 -> 38.7 MB. `unpack` casts them back to
 fp32, so the model loads as usual; each weight then differs from the original by at most half an fp16 step (measured
-largest change 9.8e-4, on a weight of magnitude about 2). The data files are checked by sha256 after unpacking.
+largest change 9.8e-4, on a weight of magnitude about 2; kept in the manifest). Every other file is checked by sha256 after
+unpacking, and the manifest is left in the cache as device_assets.json.
 """
 import hashlib, io, json, lzma, os, struct, sys, tarfile
 from pathlib import Path
@@ -39,23 +40,29 @@ def pack(dest:Path, names=("rotten_tomatoes", "imdb")):
     from model_finetune.assets import fetch
     if unknown := set(names) - set(DATA): sys.exit(f"unknown dataset(s) {', '.join(sorted(unknown))}: choose from {', '.join(DATA)}")
     for asset in ("minilm-l6", *names): fetch(asset)  # downloads and verifies whatever is not cached yet
-    src, files, manifest = cache(), {}, {}
+    src, files = cache(), {}
+    manifest = {"data": {}, "model files": {}, "weights": {}}
     for f in sorted((src / MODEL).rglob("*")):
         if f.is_file() and f.name != "model.safetensors" and f.suffix in (".json", ".txt"):
-            files[f"model/{f.relative_to(src / MODEL)}.xz"] = lzma.compress(f.read_bytes(), preset=9)
-    half = save({k: v.to(torch.float16).contiguous() for k, v in load_file(src / MODEL / "model.safetensors").items()})
-    files["model/model.fp16.split.xz"] = lzma.compress(split_halves(half), preset=9 | lzma.PRESET_EXTREME)
+            name = str(f.relative_to(src / MODEL)); manifest["model files"][name] = sha(f.read_bytes())
+            files[f"model/{name}.xz"] = lzma.compress(f.read_bytes(), preset=9)
+    full = load_file(src / MODEL / "model.safetensors")
+    half = {k: v.to(torch.float16).contiguous() if v.is_floating_point() else v for k, v in full.items()}  # int buffers as they are
+    change = max((full[k].double() - v.double()).abs().max().item() for k, v in half.items() if v.is_floating_point())
+    manifest["weights"] = {"travels as": "float16", "largest change": change}
+    files["model/model.fp16.split.xz"] = lzma.compress(split_halves(save(half)), preset=9 | lzma.PRESET_EXTREME)
     for d in (DATA[n] for n in names):
-        raw = (src / d).read_bytes(); manifest[d] = sha(raw)
+        raw = (src / d).read_bytes(); manifest["data"][d] = sha(raw)
         files[f"data/{Path(d).name}" + ("" if d.endswith(".bz2") else ".xz")] = raw if d.endswith(".bz2") else lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
     files["manifest.json"] = json.dumps(manifest, indent=1).encode()
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(dest / "assets.tar", "w") as t:
         for name, b in files.items():
             info = tarfile.TarInfo(name); info.size = len(b); t.addfile(info, io.BytesIO(b))
-    print(f"wrote {dest / 'assets.tar'}: {(dest / 'assets.tar').stat().st_size / 1e6:.1f} MB")
+    print(f"wrote {dest / 'assets.tar'}: {(dest / 'assets.tar').stat().st_size / 1e6:.1f} MB; largest weight change in fp16 {change:.2g}")
 
 def unpack(src:Path):
+    "Rebuild the cache from DIR/assets.tar, checking every file but the weights by sha256; the manifest is kept beside it."
     import torch
     from safetensors.torch import load, save_file
     root = cache()
@@ -63,15 +70,18 @@ def unpack(src:Path):
     manifest = json.loads(files.pop("manifest.json"))
     model = root / MODEL; model.mkdir(parents=True, exist_ok=True)
     weights = load(join_halves(lzma.decompress(files.pop("model/model.fp16.split.xz"))))
-    save_file({k: v.float() for k, v in weights.items()}, model / "model.safetensors")
-    for name, b in files.items():
-        if name.startswith("model/"):
-            f = model / name[len("model/"):-len(".xz")]; f.parent.mkdir(parents=True, exist_ok=True); f.write_bytes(lzma.decompress(b))
-    for d, digest in manifest.items():
+    save_file({k: v.float() if v.dtype == torch.float16 else v for k, v in weights.items()}, model / "model.safetensors")
+    for name, digest in manifest["model files"].items():
+        raw = lzma.decompress(files[f"model/{name}.xz"])
+        assert sha(raw) == digest, f"{name}: sha256 mismatch"
+        (model / name).parent.mkdir(parents=True, exist_ok=True); (model / name).write_bytes(raw)
+    for d, digest in manifest["data"].items():
         raw = files[f"data/{Path(d).name}"] if d.endswith(".bz2") else lzma.decompress(files[f"data/{Path(d).name}.xz"])
         assert sha(raw) == digest, f"{d}: sha256 mismatch"
         (root / d).parent.mkdir(parents=True, exist_ok=True); (root / d).write_bytes(raw)
-    print(f"unpacked into {root}: MiniLM-L6 ({len(weights)} tensors, fp16 -> fp32) and {len(manifest)} data files, sha256 checked")
+    (root / "device_assets.json").write_text(json.dumps(manifest, indent=1))
+    print(f"unpacked into {root}: MiniLM-L6 ({len(weights)} tensors, fp16 -> fp32, largest change {manifest['weights']['largest change']:.2g}) "
+          f"and {len(manifest['data'])} data files, sha256 checked")
 
 if __name__ == "__main__":
     cmd, folder, names = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
