@@ -274,9 +274,9 @@ def main():
                                   tw, device, precision)
         print(f"tweets: {tweets}", flush=True); save(rows)
     print(table([]))
+    small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))  # for tiny
     with tempfile.TemporaryDirectory() as tmp:
         for model_name, bs, loops in configs:
-            small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))
             bench(model_name, small if model_name == "tiny" else dsd, args, precision, device, tmp, [bs], rows, loops)
     notes = save(rows)
     print(table(sorted(rows, key=row_order))); print(notes); print("wrote", json_path, md_path)

