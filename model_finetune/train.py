@@ -7,7 +7,8 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 # %% auto #0
 __all__ = ['PRECISIONS', 'OOM_ADVICE', 'get_device', 'seed_everything', 'make_optimizer', 'resolve_precision', 'autocast',
            'count_targets', 'sum_cross_entropy', 'train_step', 'check_finite', 'warn_single_class', 'LengthSorted',
-           'eval_loader', 'predict_logits', 'fast_attention', 'compiled', 'Run', 'Callback', 'validate', 'fit']
+           'eval_loader', 'predict_logits', 'fast_attention', 'compiled', 'capturable_optimizer', 'GraphedStep', 'Run',
+           'Callback', 'validate', 'fit']
 
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
@@ -160,6 +161,77 @@ def compiled(model:nn.Module, compile:bool|str=False):
     if compile is True: return torch.compile(model)  # dynamic shapes allowed: batches padded to their own length vary
     return torch.compile(model, dynamic=False, mode="reduce-overhead")  # one CUDA graph per shape: pad to few lengths
 
+# %% ../nbs/05_train.ipynb #8c599265
+def capturable_optimizer(model, # the model to train, already on its GPU
+                         lr:float=5e-5, weight_decay:float=0.01) -> torch.optim.AdamW:
+    "`make_optimizer`'s AdamW, fused and capturable, with each group's learning rate a GPU tensor: it can run inside a CUDA graph."
+    dev = next(model.parameters()).device
+    # "initial_lr" as a float: the schedule then computes plain numbers and fills the tensor, without reading it back
+    groups = [g | {"lr": torch.tensor(lr, device=dev), "initial_lr": lr} for g in param_groups(model, weight_decay)]
+    return torch.optim.AdamW(groups, lr=lr, fused=True, capturable=True)
+
+class GraphedStep:
+    "A training step on one micro-batch, recorded as one CUDA graph per batch shape after `warmup` eager steps, then replayed."
+    def __init__(self, forward, # the model (or its compiled version)
+                 opt, # a capturable optimizer (`capturable_optimizer`)
+                 device:torch.device, precision:str="bf16", loss_fn=sum_cross_entropy, max_grad_norm:float|None=None,
+                 warmup:int=1, # eager steps of each shape before it is recorded
+                ):
+        if not all(g.get("capturable") and isinstance(g["lr"], torch.Tensor) for g in opt.param_groups):
+            raise ValueError("graphs=True needs an optimizer that can run inside a CUDA graph: capturable, with its learning rate "
+                             "a GPU tensor. Build it with capturable_optimizer(model, lr, weight_decay).")
+        self.forward, self.opt, self.device, self.precision, self.loss_fn = forward, opt, device, precision, loss_fn
+        self.max_grad_norm, self.warmup = max_grad_norm, warmup
+        self.params, self.lrs = [p for g in opt.param_groups for p in g["params"]], [g["lr"] for g in opt.param_groups]
+        self.graphs, self.eager_steps = {}, {}  # shape -> (graph, its input tensors, its outputs); shape -> eager steps run
+        self.pool = self.side = None  # one memory pool for every graph, and a side stream for eager steps: made on first use
+
+    def step(self, b:dict) -> tuple[torch.Tensor, torch.Tensor]:
+        "Zero the gradients in place, forward, backward of the loss over the batch's targets, clip, update: GPU work only."
+        self.opt.zero_grad(set_to_none=False)
+        # autocast's weight cache must be off while recording: cached casts would be freed after the recording
+        with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32", cache_enabled=False):
+            logits = self.forward(**{k: v for k, v in b.items() if k != "labels"}).logits
+        labels = b["labels"]
+        n = (labels != -100).sum().clamp(min=1) if labels.dtype == torch.long else labels.shape[0]  # count_targets, on the GPU
+        loss = self.loss_fn(logits, labels) / n
+        loss.backward()
+        params = [p for p in self.params if p.grad is not None]
+        if self.max_grad_norm: norm = torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+        else: norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+        self.opt.step()
+        return loss.detach(), norm
+
+    def __call__(self, micro_batches:list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+        "`train_step`'s contract: (loss, gradient norm) of one step, as GPU tensors."
+        if any(g["lr"] is not lr for g, lr in zip(self.opt.param_groups, self.lrs)):  # the graphs read these very tensors
+            raise RuntimeError("The optimizer's learning rate was replaced instead of filled in place, so a recorded step would keep "
+                               "the old rate. Use torch's schedulers (which fill a tensor rate in place), or set it with group['lr'].fill_(x).")
+        if self.device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {self.device}: use graphs=False here.")
+        if self.pool is None: self.pool, self.side = torch.cuda.graph_pool_handle(), torch.cuda.Stream(self.device)
+        if len(micro_batches) != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
+        b = micro_batches[0]; shape = tuple((k, tuple(v.shape)) for k, v in b.items())
+        if shape in self.graphs:  # replay: copy the batch into the recorded inputs, launch the graph, keep copies of its outputs
+            graph, inputs, out = self.graphs[shape]
+            for k, v in b.items(): inputs[k].copy_(v, non_blocking=True)
+            graph.replay()
+            return out[0].clone(), out[1].clone()
+        if self.eager_steps.get(shape, 0) < self.warmup:  # a real step, run eagerly on a side stream as torch asks before recording
+            self.eager_steps[shape] = self.eager_steps.get(shape, 0) + 1
+            main = torch.cuda.current_stream(self.device); self.side.wait_stream(main)
+            with torch.cuda.stream(self.side), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*capturable=True.*")  # a capturable optimizer run outside a graph
+                out = self.step({k: v.to(self.device, non_blocking=True) for k, v in b.items()})
+            main.wait_stream(self.side)
+            for t in out: t.record_stream(main)
+            return out
+        inputs = {k: v.to(self.device) for k, v in b.items()}
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool): out = self.step(inputs)  # records the step's kernels without running them
+        self.graphs[shape] = graph, inputs, out
+        graph.replay()  # now run this step
+        return out[0].clone(), out[1].clone()
+
 # %% ../nbs/05_train.ipynb #661fe5cb
 @dataclass
 class Run:
@@ -177,7 +249,9 @@ class Run:
         losses = torch.stack([p[2] for p in self.pending]).float().tolist(); norms = torch.stack([p[3] for p in self.pending]).float().tolist()
         check_finite(losses, self.pending[0][0])
         h = self.history
-        h["step"] += [p[0] for p in self.pending]; h["lr"] += [p[1] for p in self.pending]; h["loss"] += losses; h["grad_norm"] += norms
+        lrs = [p[1] for p in self.pending]
+        if isinstance(lrs[0], torch.Tensor): lrs = torch.stack(lrs).tolist()
+        h["step"] += [p[0] for p in self.pending]; h["lr"] += lrs; h["loss"] += losses; h["grad_norm"] += norms
         self.pending = []
 
 class Callback:
@@ -215,26 +289,38 @@ def fit(model, # a classifier (or any model) returning `.logits`
         loss_fn=sum_cross_entropy, # summed loss of (logits, labels)
         log_every:int=10, # read the loss back from the device every this many steps
         compile:bool|str=False, # True: `torch.compile` the model; 'cudagraphs': also replay CUDA graphs (GPU, fixed shapes)
+        graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
        ) -> dict:
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
     if len(train_loader) == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
     if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
+    if graphs:  # what a recorded step cannot do, refused before anything runs
+        if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
+        if precision == "fp16": raise ValueError("graphs=True cannot use fp16: its gradient scaler reads an inf flag back every step; use precision='bf16'.")
+        if compile == "cudagraphs": raise ValueError("graphs=True records the whole step already: use compile=True or False with it, not compile='cudagraphs'.")
+        if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
     per_epoch = math.ceil(len(train_loader) / accum_steps)
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
-    opt = optimizer or make_optimizer(model, lr, weight_decay)
+    opt = optimizer or (capturable_optimizer if graphs else make_optimizer)(model, lr, weight_decay)
     run = Run(model, opt, scheduler or get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total),
               torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch)
     forward = compiled(model, compile)
-    _call(callbacks, "on_train_begin", run)
+    _call(callbacks, "on_train_begin", run)  # which may load a checkpoint into the optimizer: the graphs are built after it
+    if graphs:
+        for g in opt.param_groups:  # a loaded optimizer state brings its own learning-rate tensors, on the CPU
+            if isinstance(g["lr"], torch.Tensor): g["lr"] = g["lr"].to(device)
+        step_fn = GraphedStep(forward, opt, device, precision, loss_fn, max_grad_norm)
+    else: step_fn = lambda group: train_step(forward, group, opt, run.scaler, device, precision, loss_fn, max_grad_norm)
     bar = tqdm(total=total, initial=run.step, desc="training", disable=not progress)
     try:
-        with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, max_grad_norm, eval_every, callbacks, loss_fn, log_every, bar, forward)
+        with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn)
     except torch.OutOfMemoryError as e:
         bs = train_loader.batch_size or getattr(train_loader.batch_sampler, "batch_size", "?")
         raise RuntimeError(OOM_ADVICE.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", accum2=2 * accum_steps)) from e
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
+    if graphs: run.history["graphs"] = len(step_fn.graphs)  # batch shapes recorded
     _call(callbacks, "on_train_end", run)
     return run.history
 
@@ -248,7 +334,7 @@ def _call(callbacks, hook:str, *args):
     for cb in callbacks:
         if hasattr(cb, hook): getattr(cb, hook)(*args)
 
-def _train(run:Run, train_loader, valid_loader, accum_steps, max_grad_norm, eval_every, callbacks, loss_fn, log_every, bar, forward):
+def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
     if run.batch >= len(train_loader): run.epoch, run.batch = run.epoch + 1, 0  # resumed at the end of an epoch
     if run.batch and not hasattr(train_loader.batch_sampler, "set_epoch"):
@@ -260,9 +346,10 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, max_grad_norm, eval
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
-            loss, norm = train_step(forward, group, run.opt, run.scaler, run.device, run.precision, loss_fn, max_grad_norm)
+            loss, norm = step_fn(group)  # train_step, or its recorded graph
             run.sched.step(); run.step += 1; run.batch += len(group)
-            run.pending.append((run.step, run.opt.param_groups[0]["lr"], loss, norm))
+            lr = run.opt.param_groups[0]["lr"]  # a GPU tensor for a capturable optimizer: copied, read back at the next sync
+            run.pending.append((run.step, lr.clone() if isinstance(lr, torch.Tensor) else lr, loss, norm))
             if run.step % log_every == 0 or run.step == run.total_steps: run.sync(); bar.set_postfix(loss=f"{run.history['loss'][-1]:.3f}")
             run.train_seconds = base + time.perf_counter() - t0; bar.update(1)  # exact at every sync, approximate between on a GPU
             end_of_epoch = run.batch >= len(train_loader)
