@@ -1,19 +1,23 @@
-"""Training speed of a plain PyTorch loop, the package's `fit`, `fit(compile='cudagraphs')` (CUDA only) and Hugging Face's
-`Trainer`, all with the same starting weights, data, collator, precision, AdamW, linear warmup/decay and clipping (1.0).
+"""Training speed of a plain PyTorch loop, the package's `fit`, its CUDA-only fast paths (`fit(compile='cudagraphs')`,
+`fit(graphs=True)`, `fit(graphs=True, compile=True)`) and Hugging Face's `Trainer`, all with the same starting weights, data,
+collator, precision, AdamW, linear warmup/decay and clipping (1.0).
 Each row: `--warmup` untimed steps, then `--steps` timed ones; median of `--repeats` runs. Prints a markdown table, writes
 results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<device>: cpu or cuda).
 
     python benchmarks/train_speed.py [--model minilm-l6 bert-base-random] [--batch-sizes 32 256] [--steps N] [--warmup 5]
                                      [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy] [--tweets]
-                                     [--configs MODEL:BATCH[:LOOP,LOOP] ...]
+                                     [--configs MODEL:BATCH[:LOOP,LOOP[:DATA]] ...] [--tta-loops fit fit-graphs]
 CPU defaults: --model minilm-l6 --batch-sizes 32 --steps 20; CUDA defaults: both models, both batch sizes, --steps 50.
 `--configs` runs those (model, batch size) pairs in that order instead of every model with every batch size, each with
-all its loops or only those named (plain, fit, fit-fast, trainer): `minilm-l6:32:plain,fit,trainer bert-base-random:256
-minilm-l6:32:fit-fast` leaves the compilations of fit-fast for last. The JSON and the table are rewritten after every
-row, and the time-to-accuracy run comes first, so a run cut short keeps what it measured.
+all its loops or only those named (see LOOPS; plain-unfused and plain-pinned-sdpa change one speed knob of the plain loop
+each, and the fit-* loops after fit are its CUDA-only fast paths), on the Rotten Tomatoes
+training snippets or on DATA=random-128 (random token ids, every sequence 128 real tokens: the input the targets of the
+issue were set on): `minilm-l6:32:plain,fit,trainer bert-base-random:256::random-128 minilm-l6:32:fit-fast` leaves the
+compilations of fit-fast for last. The JSON and the table are rewritten after every row, and the time-to-accuracy runs
+(`--tta-loops`: fit, and on CUDA fit-graphs) come first, so a run cut short keeps what it measured.
 `--model tiny` (a 2-layer random BERT on 512 Rotten Tomatoes texts) is for smoke tests.
 """
-import argparse, copy, importlib.util, json, math, os, platform, resource, statistics, tempfile, time
+import argparse, contextlib, copy, importlib.util, json, math, os, platform, resource, statistics, tempfile, time
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +30,8 @@ from model_finetune.batching import make_loader, tokenize
 from model_finetune.data import get_dataset
 from model_finetune.evaluation import precision_recall_f1
 from model_finetune.heads import load_classifier, load_tokenizer, tiny_backbone
-from model_finetune.train import Callback, autocast, eval_loader, fit, get_device, predict_logits, resolve_precision, seed_everything
+from model_finetune.train import (Callback, autocast, eval_loader, fast_attention, fit, get_device, predict_logits, resolve_precision,
+                                  seed_everything)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,10 +61,10 @@ class Recorder:
         self.seen.append((b["input_ids"].shape[0], int(b["attention_mask"].sum()), b["input_ids"].shape[1]))
         return b
 
-def plain_loop(model, loader, total, lr, precision, device, clock):
+def plain_loop(model, loader, total, lr, precision, device, clock, fused=True):
     "The reference: the fewest lines that train with the same optimizer, schedule, precision and clipping."
     # All weights decayed (fit and Trainer spare biases and norms): the same work per step.
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=device.type == "cuda" or None)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=(fused and device.type == "cuda") or None)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(0.1 * total), total)
     model.train(); step, epoch = 0, 0
     while step < total:
@@ -111,6 +116,14 @@ def timed_eval(f, n, repeats):
         t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
     return n / statistics.median(times)
 
+def random_tokens(tok, n, classes, length=128, seed=0):
+    "`n` sequences of `length` random token ids between [CLS] and [SEP], no padding, random labels."
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(min(1000, len(tok) // 2), len(tok), (n, length), generator=g)
+    ids[:, 0], ids[:, -1] = tok.cls_token_id, tok.sep_token_id
+    return datasets.Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones(n, length, dtype=torch.long).tolist(),
+                                       "label": torch.randint(0, classes, (n,), generator=g).tolist()})
+
 def build(name, names, texts, tmp):
     "(model, tokenizer) for a --model name, built on the CPU."
     if name == "tiny":  # a tokenizer from these texts and a 2-layer random BERT, as the notebooks' tests build it
@@ -122,48 +135,63 @@ def build(name, names, texts, tmp):
                      num_labels=len(names))  # BERT-base's shape, random weights: the compute of a larger model, no download
     return BertForSequenceClassification(cfg), tok
 
-LOOPS = ("plain", "fit", "fit-fast", "trainer")
+LOOPS = ("plain", "plain-unfused", "plain-pinned-sdpa", "fit", "fit-compiled", "fit-fast", "fit-graphs", "fit-graphs-compiled", "trainer")
+FAST = {"fit-compiled": dict(compile=True), "fit-fast": dict(compile="cudagraphs"), "fit-graphs": dict(graphs=True),
+        "fit-graphs-compiled": dict(graphs=True, compile=True)}
 MODELS = ("minilm-l6", "bert-base-random", "tiny")
+DATA = ("rotten_tomatoes", "random-128")
 
-def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOPS):
-    "Append to `rows` the rows of one model at each batch size: those of plain, fit, fit-fast (CUDA) and trainer in `loops`."
+def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOPS, data="rotten_tomatoes"):
+    "Append to `rows` the rows of one model at each batch size: those of `loops` (the fast ones on CUDA only)."
     cuda, names = device.type == "cuda", dsd["train"].features["label"].names
     seed_everything(0); base, tok = build(name, names, list(dsd["train"]["text"]), tmp)
-    tds = tokenize(dsd, tok, 128)
+    if data == "random-128":
+        tds = datasets.DatasetDict(train=random_tokens(tok, len(dsd["train"]), len(names)),
+                                   validation=random_tokens(tok, len(dsd["validation"]), len(names), seed=1))
+    else: tds = tokenize(dsd, tok, 128)
     cfg = base.config
     n = sum(p.numel() for k, p in base.named_parameters() if "embeddings" not in k)  # non-embedding parameters
     fpt = lambda T: 6 * n + 12 * cfg.num_hidden_layers * T * cfg.hidden_size  # training FLOPs per real token, T = padded length
     W, N = args.warmup, args.steps
     for bs in batch_sizes:
-        def row(loop, run, rec, eval_fn=None):
+        def row(loop, run, rec, eval_fn=None, warmup=W):
             if loop not in loops: return
             if cuda:  # compile as a fresh process would, and free the previous row's CUDA graph pools before measuring memory
                 torch.compiler.reset(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(device)
-            med, out = measure(run, rec, device, W, N, args.repeats, fpt)
+            try: med, out = measure(run, rec, device, warmup, N, args.repeats, fpt)
+            except Exception as e:  # a loop that fails is recorded as such, and the other rows still run
+                args.errors.append({"data": data, "model": name, "batch": bs, "loop": loop, "error": f"{type(e).__name__}: {e}"[:500]})
+                print("failed:", args.errors[-1], flush=True); args.save(rows); return
             mem = torch.cuda.max_memory_allocated(device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            rows.append({"model": name, "batch": bs, "loop": loop, **med,
+            rows.append({"data": data, "model": name, "batch": bs, "loop": loop, "warm-up steps": warmup, **med,
                          "MFU %": 100 * med["flop/s"] / (args.peak_tflops * 1e12) if cuda else None, "peak memory MB": mem / 2**20,
                          "eval samples/s": eval_fn(out) if eval_fn else None})
             print(fmt_row(rows[-1]), flush=True); args.save(rows)
         model, rec = copy.deepcopy(base).to(device), Recorder(tok, 8)  # every run loads base's weights into it (in place)
         loader = make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=rec)  # the same batches for plain and fit
-        epochs = math.ceil((W + N) / len(loader))
-        def run_plain(clock):
-            model.load_state_dict(base.state_dict()); plain_loop(model, loader, W + N, args.lr, precision, device, clock)
-        def run_fit(train_loader, compile):
+        def run_plain(fused=True, pinned=False):  # the last two: one speed knob each, changed alone
             def run(clock):
                 model.load_state_dict(base.state_dict())
-                fit(model, train_loader, epochs=epochs, lr=args.lr, max_steps=W + N, precision=precision, max_grad_norm=1.0,
-                    progress=False, device=device, callbacks=(FitTick(clock),), compile=compile)
+                with fast_attention(device) if pinned else contextlib.nullcontext():
+                    plain_loop(model, loader, W + N, args.lr, precision, device, clock, fused)
+            return run
+        def run_fit(train_loader, warmup=W, **fast):
+            def run(clock):
+                model.load_state_dict(base.state_dict())
+                fit(model, train_loader, epochs=math.ceil((warmup + N) / len(train_loader)), lr=args.lr, max_steps=warmup + N,
+                    precision=precision, max_grad_norm=1.0, progress=False, device=device, callbacks=(FitTick(clock),), **fast)
             return run
         ev = eval_loader(tds["validation"], tok, args.eval_batch_size, pad_to_multiple_of=8)
         nv = len(tds["validation"])
-        row("plain", run_plain, rec)
-        row("fit", run_fit(loader, False), rec,
+        row("plain", run_plain(), rec)
+        if cuda: row("plain-unfused", run_plain(fused=False), rec); row("plain-pinned-sdpa", run_plain(pinned=True), rec)
+        row("fit", run_fit(loader), rec,
             lambda _: timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.repeats))
-        if cuda and "fit-fast" in loops:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4 lengths (and the epoch's last, smaller batch)
-            fast = Recorder(tok, 32)
-            row("fit-fast", run_fit(make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=fast), "cudagraphs"), fast)
+        for loop in [l for l in FAST if l in loops and cuda]:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4
+            fast = Recorder(tok, 8 if loop == "fit-compiled" else 32)  # lengths (and the epoch's last, smaller batch);
+                                                                       # fit-compiled, with dynamic shapes, pads as fit does
+            fast_loader = make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=fast)
+            row(loop, run_fit(fast_loader, args.fast_warmup, **FAST[loop]), fast, warmup=args.fast_warmup)
         del model
         if "trainer" not in loops: continue
         if importlib.util.find_spec("accelerate") is None:
@@ -174,27 +202,28 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
             lambda trainer: timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.repeats))
 
 def row_order(r):
-    "Rows grouped by model and batch size, loops in the order of LOOPS (the order they ran in may differ)."
-    return (MODELS.index(r["model"]), r["batch"], LOOPS.index(r["loop"]))
+    "Rows grouped by data, model and batch size, loops in the order of LOOPS (the order they ran in may differ)."
+    return (DATA.index(r["data"]), MODELS.index(r["model"]), r["batch"], LOOPS.index(r["loop"]))
 
 def add_ratios(rows):
-    "Each row's step time over the plain loop's, same model and batch size."
-    plain = {(r["model"], r["batch"]): r["step ms"] for r in rows if r["loop"] == "plain"}
-    for r in rows: r["step time / plain"] = r["step ms"] / plain[r["model"], r["batch"]] if (r["model"], r["batch"]) in plain else None
+    "Each row's step time over the plain loop's, same data, model and batch size."
+    key = lambda r: (r["data"], r["model"], r["batch"])
+    plain = {key(r): r["step ms"] for r in rows if r["loop"] == "plain"}
+    for r in rows: r["step time / plain"] = r["step ms"] / plain[key(r)] if key(r) in plain else None
 
-def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80):
-    "fit on the train split, test accuracy after each epoch: training seconds (evaluations excluded) to reach `target`."
+def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80, loop="fit"):
+    "fit (or fit-graphs) on the train split, test accuracy after each epoch: training seconds (evaluations excluded) to `target`."
     tds = tokenize(dsd, tok, 128)
-    h = fit(model, make_loader(tds["train"], tok, 32, shuffle=True, seed=0, pad_to_multiple_of=8),
+    h = fit(model, make_loader(tds["train"], tok, 32, shuffle=True, seed=0, pad_to_multiple_of=8 if loop == "fit" else 32),
             eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), epochs=epochs, lr=lr, precision=precision,
-            max_grad_norm=1.0, progress=False, device=device)
+            max_grad_norm=1.0, progress=False, device=device, **FAST.get(loop, {}))
     first = next((e["train_seconds"] for e in h["evals"] if e["valid_accuracy"] >= target), None)
     logits, labels = predict_logits(model, eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), device, precision=precision)
     f1 = precision_recall_f1(labels.numpy(), logits.argmax(-1).numpy(), len(dsd["train"].features["label"].names), "macro")[2]
     return {"target test accuracy": target, "train s to target": first, "final test accuracy": h["evals"][-1]["valid_accuracy"],
             "final test macro-F1": float(f1), "train s": h["evals"][-1]["train_seconds"], "evals": h["evals"]}
 
-COLUMNS = ["model", "batch", "loop", "step ms", "samples/s", "real tokens/s", "MFU %", "padding %", "peak memory MB",
+COLUMNS = ["data", "model", "batch", "loop", "warm-up steps", "step ms", "samples/s", "real tokens/s", "MFU %", "padding %", "peak memory MB",
            "first warm-up s", "eval samples/s", "step time / plain"]
 
 def fmt(v):
@@ -210,6 +239,8 @@ def main():
     ap.add_argument("--batch-sizes", nargs="+", type=int)
     ap.add_argument("--steps", type=int, help="timed steps per run")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps before them")
+    ap.add_argument("--fast-warmup", type=int, default=20, help="the same for the compiled and graph loops, which compile or record "
+                    "each new batch shape when they first meet it (timed in 'first warm-up s')")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="auto: bf16 on CUDA, fp32 on CPU")
@@ -219,8 +250,11 @@ def main():
     ap.add_argument("--tweets", action="store_true", help="also: the same on the 3-class tweets, with the final test macro-F1")
     ap.add_argument("--note", default="", help="a sentence on how this run was made, kept in the JSON and the table")
     ap.add_argument("--device", help="default: get_device()")
-    ap.add_argument("--configs", nargs="+", help="MODEL:BATCH or MODEL:BATCH:LOOP,LOOP, run in this order (default: every model "
-                    "with every batch size, all loops)")
+    ap.add_argument("--configs", nargs="+", help="MODEL:BATCH[:LOOP,LOOP[:DATA]], run in this order (default: every model "
+                    "with every batch size, all loops, on Rotten Tomatoes)")
+    ap.add_argument("--tta-loops", nargs="+", choices=["fit", "fit-graphs"], help="the loops of the time-to-accuracy runs "
+                    "(default: fit, and fit-graphs on CUDA)")
+    ap.add_argument("--tweets-loops", nargs="+", choices=["fit", "fit-graphs"], help="those of the tweets run (default: --tta-loops)")
     args = ap.parse_args()
     device = get_device(args.device); cuda = device.type == "cuda"
     args.model = args.model or (["minilm-l6", "bert-base-random"] if cuda else ["minilm-l6"])
@@ -229,11 +263,19 @@ def main():
     datasets.disable_caching(); datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     def config(text):
-        name, bs, *loops = text.split(":") + [""] * (text.count(":") < 1)
-        if name not in MODELS or not bs.isdigit(): ap.error(f"--configs {text}: expected MODEL:BATCH[:LOOP,...], MODEL one of {', '.join(MODELS)}")
-        if loops and not set(loops[0].split(",")) <= set(LOOPS): ap.error(f"--configs {text}: loops are {', '.join(LOOPS)}")
-        return name, int(bs), tuple(loops[0].split(",")) if loops else LOOPS
-    configs = [config(c) for c in args.configs] if args.configs else [(m, b, LOOPS) for m in args.model for b in args.batch_sizes]
+        parts = text.split(":")
+        if not 2 <= len(parts) <= 4: ap.error(f"--configs {text}: expected MODEL:BATCH[:LOOP,...[:DATA]]")
+        name, bs, loops, data = parts + [""] * (4 - len(parts))
+        if name not in MODELS or not bs.isdigit(): ap.error(f"--configs {text}: expected MODEL:BATCH[:LOOP,...[:DATA]], MODEL one of {', '.join(MODELS)}")
+        loops = tuple(loops.split(",")) if loops else LOOPS
+        if not set(loops) <= set(LOOPS): ap.error(f"--configs {text}: loops are {', '.join(LOOPS)}")
+        if data and data not in DATA: ap.error(f"--configs {text}: DATA is one of {', '.join(DATA)}")
+        return name, int(bs), loops, data or "rotten_tomatoes"
+    configs = ([config(c) for c in args.configs] if args.configs else
+               [(m, b, LOOPS, "rotten_tomatoes") for m in args.model for b in args.batch_sizes])
+    tta_loops = args.tta_loops or (["fit", "fit-graphs"] if cuda else ["fit"])
+    if not cuda and set(tta_loops + (args.tweets_loops or [])) - {"fit"}: ap.error("fit-graphs needs a CUDA GPU")
+    args.errors = []
     name = (torch.cuda.get_device_name(device) if cuda else
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
@@ -241,7 +283,7 @@ def main():
     kind = "cuda" if cuda else "cpu"
     json_path, md_path = ROOT / "results" / f"train_speed_{kind}.json", ROOT / "benchmarks" / f"train_speed_{kind}.md"
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    rows, tta, tweets = [], None, None
+    rows, tta, tweets = [], {}, {}
 
     def save(rows):
         "Write the JSON and the markdown table of everything measured so far."
@@ -249,35 +291,40 @@ def main():
         out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
                "peak memory": memory, "note": args.note, "rows": sorted(rows, key=row_order), "time_to_accuracy": tta,
                "args": {k: v for k, v in vars(args).items() if k != "save" and not (args.configs and k in ("model", "batch_sizes"))},
-               "tweets_3_epochs": tweets}
+               "tweets_3_epochs": tweets, "errors": args.errors}
         json_path.write_text(json.dumps(out, indent=1) + "\n")
-        notes = (f"{precision}, {args.warmup} warm-up + {args.steps} timed steps, median of {args.repeats} runs; "
+        notes = (f"{precision}, {args.warmup} warm-up steps ({args.fast_warmup} for the compiled and graph loops, which compile or "
+                 f"record each batch shape when they first meet it) + {args.steps} timed steps, median of {args.repeats} runs; "
                  f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
-        if tta: notes += (f"\n\nTime to accuracy (MiniLM-L6, B=32, lr 5e-5, 3 epochs): {tta['target test accuracy']} test accuracy after "
-                          f"{fmt(tta['train s to target'])} training s; final {tta['final test accuracy']:.4f} after {tta['train s']:.0f} s")
-        if tweets: notes += (f"\n\nTweets, 3 classes (MiniLM-L6, B=32, lr 5e-5, 3 epochs): final test accuracy {tweets['final test accuracy']:.4f}, "
-                             f"macro-F1 {tweets['final test macro-F1']:.4f} after {tweets['train s']:.0f} training s")
+        pads = {"fit": "padded to multiples of 8", "fit-graphs": "padded to multiples of 32"}
+        for loop, t in [*tta.items(), *tweets.items()]:
+            if "error" in t: notes += f"\n\n{loop} failed in a time-to-accuracy run: {t['error']}"
+        for loop, t in [(l, t) for l, t in tta.items() if "error" not in t]:
+            notes += (f"\n\nTime to accuracy, {loop} (MiniLM-L6, B=32 {pads[loop]}, lr 5e-5, 3 epochs): {t['target test accuracy']} test accuracy after "
+                      f"{fmt(t['train s to target'])} training s; final {t['final test accuracy']:.4f} after {t['train s']:.1f} s")
+        for e in args.errors: notes += f"\n\n{e['loop']} failed on {e['data']}, {e['model']}, batch {e['batch']}: {e['error']}"
+        for loop, t in [(l, t) for l, t in tweets.items() if "error" not in t]:
+            notes += (f"\n\nTweets, 3 classes, {loop} (MiniLM-L6, B=32 {pads[loop]}, lr 5e-5, 3 epochs): final test accuracy {t['final test accuracy']:.4f}, "
+                      f"macro-F1 {t['final test macro-F1']:.4f} after {t['train s']:.1f} training s")
         md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n" + (f"{args.note}\n\n" if args.note else "") +
                            f"{notes}\n\n{table(sorted(rows, key=row_order))}\n")
         return notes
     args.save = save
 
     dsd = get_dataset("rotten_tomatoes")
-    if args.time_to_accuracy:
-        seed_everything(0)
-        tta = time_to_accuracy(load_classifier("minilm-l6", dsd["train"].features["label"].names), load_tokenizer("minilm-l6"),
-                               dsd, device, precision)
-        print(f"time to accuracy: {tta}", flush=True); save(rows)
-    if args.tweets:
-        seed_everything(0); tw = get_dataset("tweets")
-        tweets = time_to_accuracy(load_classifier("minilm-l6", tw["train"].features["label"].names), load_tokenizer("minilm-l6"),
-                                  tw, device, precision)
-        print(f"tweets: {tweets}", flush=True); save(rows)
+    for wanted, d, out, loops in [(args.time_to_accuracy, dsd, tta, tta_loops),
+                                  (args.tweets, args.tweets and get_dataset("tweets"), tweets, args.tweets_loops or tta_loops)]:
+        for loop in loops if wanted else []:
+            seed_everything(0)
+            try: out[loop] = time_to_accuracy(load_classifier("minilm-l6", d["train"].features["label"].names),
+                                              load_tokenizer("minilm-l6"), d, device, precision, loop=loop)
+            except Exception as e: out[loop] = {"error": f"{type(e).__name__}: {e}"[:500]}  # the rest of the run still goes on
+            print(f"time to accuracy, {loop}: {out[loop]}", flush=True); save(rows)
     print(table([]))
     small = datasets.DatasetDict(train=dsd["train"].select(range(512)), validation=dsd["validation"].select(range(256)))  # for tiny
     with tempfile.TemporaryDirectory() as tmp:
-        for model_name, bs, loops in configs:
-            bench(model_name, small if model_name == "tiny" else dsd, args, precision, device, tmp, [bs], rows, loops)
+        for model_name, bs, loops, data in configs:
+            bench(model_name, small if model_name == "tiny" else dsd, args, precision, device, tmp, [bs], rows, loops, data)
     notes = save(rows)
     print(table(sorted(rows, key=row_order))); print(notes); print("wrote", json_path, md_path)
 
