@@ -6,9 +6,11 @@ Docs: https://model-finetune.github.io/model-finetune/batching.html.md"""
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'STRATEGIES', 'tiny_tokenizer', 'truncate', 'special_tokens_around', 'tokenize',
-           'BucketBatchSampler', 'make_loader', 'padding_stats', 'padding_table']
+           'BucketBatchSampler', 'pad_ragged', 'PadCollator', 'make_loader', 'padding_stats', 'padding_table']
 
 # %% ../nbs/03b_batching.ipynb #6609b11b
+import itertools
+
 import numpy as np
 import pandas as pd
 import torch
@@ -102,6 +104,47 @@ class BucketBatchSampler(Sampler):
     def __len__(self): return len(self.lengths) // self.batch_size if self.drop_last else -(-len(self.lengths) // self.batch_size)
 
 # %% ../nbs/03b_batching.ipynb #2aa29bc9
+def pad_ragged(values:np.ndarray, # the rows' items, stored one row after another
+               lengths:np.ndarray, # items in each row
+               starts:np.ndarray|None=None, # where each row begins in `values`; default: back to back, in order
+               multiple:int=1, # round the padded length up to a multiple of this
+               pad:int=0, # the padding value
+               left:bool=False, # pad on the left instead of the right
+              ) -> tuple[np.ndarray, np.ndarray]:
+    "Rows of different lengths as one `(rows, L)` int64 array, L the longest length rounded up, and the mask of real items."
+    lengths = np.asarray(lengths, dtype=np.int64)
+    L = -(-int(lengths.max(initial=0)) // multiple) * multiple
+    if starts is None: starts = np.cumsum(lengths) - lengths
+    pos, shift = np.arange(L)[None, :], (L - lengths)[:, None] if left else np.zeros((len(lengths), 1), dtype=np.int64)
+    real = (pos >= shift) & (pos < shift + lengths[:, None])
+    out = np.full(real.shape, pad, dtype=np.int64)
+    out[real] = np.asarray(values)[(np.asarray(starts)[:, None] + pos - shift)[real]]  # row-major on both sides
+    return out, real
+
+class PadCollator:
+    "`DataCollatorWithPadding`'s batches (input_ids, attention_mask, token_type_ids, labels) made with `pad_ragged`; other columns go to it."
+    PADDED = ("input_ids", "attention_mask", "token_type_ids")
+    def __init__(self, tokenizer, pad_to_multiple_of:int|None=None):
+        self.multiple, self.left = pad_to_multiple_of or 1, tokenizer.padding_side == "left"
+        self.pads = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": tokenizer.pad_token_type_id}
+        self.fallback = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+
+    def __call__(self, features:list[dict]) -> dict:
+        keys = set(features[0])
+        if "input_ids" not in keys or not keys <= {*self.PADDED, "label", "labels"} or self.pads["input_ids"] is None:
+            return self.fallback(features)  # which also says what to do when the tokenizer has no padding token
+        lengths = np.fromiter((len(f["input_ids"]) for f in features), dtype=np.int64, count=len(features))
+        out = {}
+        for k in [k for k in self.PADDED if k in keys]:
+            flat = np.fromiter(itertools.chain.from_iterable(f[k] for f in features), dtype=np.int64, count=int(lengths.sum()))
+            out[k] = pad_ragged(flat, lengths, multiple=self.multiple, pad=self.pads[k], left=self.left)[0]
+        if "attention_mask" not in out: out["attention_mask"] = pad_ragged(np.ones(int(lengths.sum())), lengths, multiple=self.multiple, left=self.left)[0]
+        out = {k: torch.from_numpy(out[k]) for k in ("input_ids", "attention_mask", "token_type_ids") if k in out}
+        for k in ("label", "labels"):
+            if k in keys: out["labels"] = torch.tensor([f[k] for f in features])
+        return out
+
+# %% ../nbs/03b_batching.ipynb #343a12f3
 def make_loader(ds:Dataset, # a tokenized split
                 tokenizer, # pads each batch to its longest sequence
                 batch_size:int=32,
@@ -109,10 +152,10 @@ def make_loader(ds:Dataset, # a tokenized split
                 seed:int=0, # seeds the shuffling
                 pad_to_multiple_of:int|None=None, # round each batch's length up to a multiple (e.g. 8)
                 sampler=None, # any other sampler (e.g. `data.balanced_sampler`), instead of `shuffle`
-                collate_fn=None, # instead of dynamic padding (e.g. an augmenting collator)
+                collate_fn=None, # instead of `PadCollator`'s dynamic padding (e.g. an augmenting collator)
                ) -> DataLoader:
     "A `DataLoader` of padded batches (`input_ids`, `attention_mask`, `labels`)."
-    collate_fn = collate_fn or DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+    collate_fn = collate_fn or PadCollator(tokenizer, pad_to_multiple_of)
     if sampler is not None: return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
     if not shuffle: return DataLoader(ds, batch_size=batch_size, collate_fn=collate_fn)
     lengths = [len(x) for x in ds["input_ids"]]
