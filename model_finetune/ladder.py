@@ -58,7 +58,7 @@ def encoder_features(model:str|Path, tokenizer, ds, max_length:int=128, batch_si
     loader = eval_loader(tokenize(ds, tokenizer, max_length), tokenizer, batch_size)
     out = [pool(encoder(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device)).last_hidden_state,
                 b["attention_mask"].to(device)).float().cpu() for b in loader]
-    return torch.cat(out)[np.argsort(loader.sampler)].numpy()  # back to the dataset's order
+    return torch.cat(out)[np.argsort(loader.order)].numpy()  # back to the dataset's order
 
 def features_logreg(model:str|Path, dsd, max_length:int=128, device=None) -> dict:
     "Frozen encoder features + logistic regression, C chosen on validation; predict time includes encoding the test texts."

@@ -6,9 +6,9 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'OOM_ADVICE', 'get_device', 'seed_everything', 'make_optimizer', 'resolve_precision', 'autocast',
-           'count_targets', 'sum_cross_entropy', 'train_step', 'check_finite', 'warn_single_class', 'LengthSorted',
-           'eval_loader', 'predict_logits', 'fast_attention', 'compiled', 'capturable_optimizer', 'GraphedStep', 'Run',
-           'Callback', 'validate', 'fit']
+           'count_targets', 'sum_cross_entropy', 'train_step', 'check_finite', 'warn_single_class', 'fast_attention',
+           'compiled', 'capturable_optimizer', 'GraphedStep', 'sorted_batches', 'EvalBatches', 'eval_loader',
+           'predict_logits', 'Run', 'Callback', 'validate', 'fit']
 
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
@@ -19,6 +19,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,7 +28,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 from transformers import set_seed as hf_set_seed
 
-from .batching import make_loader
+from .batching import pad_ragged
 from .optim import param_groups
 
 # %% ../nbs/05_train.ipynb #e6e3b5b7
@@ -122,31 +124,6 @@ def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None):
         warnings.warn(f"The model predicted '{name}' for all {len(preds)} evaluation examples: it has collapsed to one class or has not "
                       "learned yet. Check the learning rate (too high collapses, too low does not move), the number of steps, and the labels' balance.")
 
-# %% ../nbs/05_train.ipynb #8832af40
-class LengthSorted(list):
-    "Example indices sorted by length, longest first: a sampler whose order `predict_logits` undoes."
-
-def eval_loader(ds, # a tokenized split
-                tokenizer, batch_size:int=128, pad_to_multiple_of:int|None=None):
-    "A loader over `ds` in length order (longest first), for evaluation."
-    order = LengthSorted(np.argsort([-len(x) for x in ds["input_ids"]], kind="stable").tolist())
-    return make_loader(ds, tokenizer, batch_size, sampler=order, pad_to_multiple_of=pad_to_multiple_of)
-
-@torch.inference_mode()
-def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32") -> tuple[torch.Tensor, torch.Tensor]:
-    "Logits `(N, C)` and labels `(N,)` of a model over a loader, on the CPU, in the dataset's order."
-    device = device or next(model.parameters()).device
-    model.eval(); logits, labels = [], []
-    for i, b in enumerate(loader):
-        if max_batches is not None and i >= max_batches: break
-        with autocast(device, precision): out = model(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device))
-        logits.append(out.logits.float().cpu()); labels.append(b["labels"])
-    logits, labels = torch.cat(logits), torch.cat(labels)
-    if isinstance(getattr(loader, "sampler", None), LengthSorted):  # back to the dataset's order (of the examples seen)
-        back = torch.as_tensor(np.argsort(loader.sampler[:len(logits)]))
-        logits, labels = logits[back], labels[back]
-    return logits, labels
-
 # %% ../nbs/05_train.ipynb #27e55412
 def fast_attention(device:torch.device):
     "On CUDA, restrict attention to the flash and memory-efficient kernels; elsewhere, change nothing."
@@ -231,6 +208,94 @@ class GraphedStep:
         self.graphs[shape] = graph, inputs, out
         graph.replay()  # now run this step
         return out[0].clone(), out[1].clone()
+
+# %% ../nbs/05_train.ipynb #0a7da9a3
+def sorted_batches(lengths, # each example's length
+                   batch_size:int=128, # rows of the first (longest) batch
+                   pad_to_multiple_of:int|None=None, # lengths are rounded up to this before counting positions
+                   grow:bool=True, # later batches hold as many padded positions as the first; False: `batch_size` rows each
+                  ) -> tuple[list[int], list[list[int]]]:
+    "The example indices longest first, and that order cut into batches."
+    lengths = np.asarray(lengths); order = np.argsort(-lengths, kind="stable")
+    if not grow: return order.tolist(), [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    m = pad_to_multiple_of or 1; padded = lambda n: -(-int(n) // m) * m
+    budget, batches, i = batch_size * padded(lengths[order[0]]), [], 0
+    while i < len(order):  # sorted: a batch's first example is its longest
+        rows = max(1, budget // max(1, padded(lengths[order[i]]))); batches.append(order[i:i + rows].tolist()); i += rows
+    return order.tolist(), batches
+
+# %% ../nbs/05_train.ipynb #c348efa9
+class EvalBatches:
+    "A tokenized split kept as Arrow stores it (one flat array of token ids, one length per example), cut into padded batches, longest first."
+    def __init__(self, ds, # a tokenized split: input_ids (and attention_mask), with label or labels
+                 tokenizer, # gives the pad id and side
+                 batch_size:int=128, pad_to_multiple_of:int|None=None, grow:bool=True):
+        if "input_ids" not in ds.column_names: raise ValueError(f"eval_loader needs a tokenized split with input_ids; it has {ds.column_names}. Run batching.tokenize first.")
+        if len(ds) == 0: raise ValueError("eval_loader got an empty split: check the split's name and any filtering before it.")
+        table = ds.with_format("arrow")[:]
+        ids = table.column("input_ids").combine_chunks()
+        self.lengths, self.ids = pc.list_value_length(ids).to_numpy().astype(np.int64), ids.flatten().to_numpy().astype(np.int64)
+        self.mask = None
+        if "attention_mask" in table.column_names:  # kept only if it masks more than the padding will
+            mask = table.column("attention_mask").combine_chunks().flatten().to_numpy()
+            if not mask.all(): self.mask = mask.astype(np.int64)
+        self.starts = np.cumsum(self.lengths) - self.lengths
+        name = next((c for c in ("labels", "label") if c in table.column_names), None)
+        self.labels = None if name is None else self._labels(table.column(name).combine_chunks(), len(ds), name)
+        self.pad_id, self.left = tokenizer.pad_token_id or 0, getattr(tokenizer, "padding_side", "right") == "left"
+        self.multiple = pad_to_multiple_of or 1
+        self.order, self.batches = sorted_batches(self.lengths, batch_size, pad_to_multiple_of, grow)
+
+    @staticmethod
+    def _labels(col, n, name):
+        "Class ids as int64, anything else (multi-label rows, regression targets) as float32, as the padding collator gives them."
+        kind = col.type.value_type if pa.types.is_list(col.type) else col.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise ValueError(f"The '{name}' column holds {col.type} values, and evaluation needs class ids (or numbers): map the label names "
+                             "to ids first (data.from_pandas does it).")
+        values = col.flatten().to_numpy().reshape(n, -1) if pa.types.is_list(col.type) else col.to_numpy()
+        return torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64 if np.issubdtype(values.dtype, np.integer) else np.float32))
+
+    def batch(self, idx:list[int]) -> dict:
+        "The padded batch of examples `idx`: input_ids, attention_mask (and labels)."
+        idx = np.asarray(idx); lens, starts = self.lengths[idx], self.starts[idx]
+        ids, real = pad_ragged(self.ids, lens, starts, self.multiple, self.pad_id, self.left)
+        mask = real.astype(np.int64) if self.mask is None else pad_ragged(self.mask, lens, starts, self.multiple, 0, self.left)[0]
+        out = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if self.labels is not None: out["labels"] = self.labels[idx]
+        return out
+
+    def __iter__(self):
+        for idx in self.batches: yield self.batch(idx)
+
+    def __len__(self): return len(self.batches)
+
+def eval_loader(ds, # a tokenized split
+                tokenizer, batch_size:int=128, pad_to_multiple_of:int|None=None,
+                grow:bool=True, # later, shorter batches hold more rows, never more padded positions than the first
+               ) -> EvalBatches:
+    "Padded batches of `ds` longest first, for evaluation; `predict_logits` puts its results back in the dataset's order."
+    return EvalBatches(ds, tokenizer, batch_size, pad_to_multiple_of, grow)
+
+@torch.inference_mode()
+def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    "Logits `(N, C)` and labels `(N,)` of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
+    device = torch.device(device or next(model.parameters()).device)
+    model.eval(); logits, labels, cuda = [], [], device.type == "cuda"  # elsewhere (MPS) a copy back may not wait
+    with fast_attention(device):
+        for i, b in enumerate(loader):
+            if max_batches is not None and i >= max_batches: break
+            if "labels" not in b: raise ValueError("predict_logits needs labels in every batch: tokenize a split that has a 'label' column.")
+            x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask")}
+            with autocast(device, precision): out = model(**x)
+            logits.append(out.logits.float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
+    if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
+    logits, labels = torch.cat(logits), torch.cat(labels)
+    order = getattr(loader, "order", None)
+    if order is not None:  # back to the dataset's order (of the examples seen)
+        back = torch.as_tensor(np.argsort(order[:len(logits)]))
+        logits, labels = logits[back], labels[back]
+    return logits, labels
 
 # %% ../nbs/05_train.ipynb #661fe5cb
 @dataclass
