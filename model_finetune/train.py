@@ -254,7 +254,7 @@ class EvalBatches:
             raise ValueError(f"The '{name}' column holds {col.type} values, and evaluation needs class ids (or numbers): map the label names "
                              "to ids first (data.from_pandas does it).")
         values = col.flatten().to_numpy().reshape(n, -1) if pa.types.is_list(col.type) else col.to_numpy()
-        return torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64 if np.issubdtype(values.dtype, np.integer) else np.float32))
+        return torch.tensor(values, dtype=torch.int64 if np.issubdtype(values.dtype, np.integer) else torch.float32)  # a copy: Arrow's is read-only
 
     def batch(self, idx:list[int]) -> dict:
         "The padded batch of examples `idx`: input_ids, attention_mask (and labels)."
