@@ -137,8 +137,8 @@ class PadCollator:
         out = {}
         for k in [k for k in self.PADDED if k in keys]:
             flat = np.fromiter(itertools.chain.from_iterable(f[k] for f in features), dtype=np.int64, count=int(lengths.sum()))
-            out[k] = pad_ragged(flat, lengths, multiple=self.multiple, pad=self.pads[k], left=self.left)[0]
-        if "attention_mask" not in out: out["attention_mask"] = pad_ragged(np.ones(int(lengths.sum())), lengths, multiple=self.multiple, left=self.left)[0]
+            out[k], real = pad_ragged(flat, lengths, multiple=self.multiple, pad=self.pads[k], left=self.left)
+        if "attention_mask" not in out: out["attention_mask"] = real.astype(np.int64)  # the real positions: input_ids' mask
         out = {k: torch.from_numpy(out[k]) for k in ("input_ids", "attention_mask", "token_type_ids") if k in out}
         for k in ("label", "labels"):
             if k in keys: out["labels"] = torch.tensor([f[k] for f in features])
