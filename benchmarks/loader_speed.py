@@ -1,6 +1,7 @@
 """Host time to make batches, the work a GPU step waits on when the model is small: a `DataLoader` with transformers'
 `DataCollatorWithPadding` (what `make_loader` and `eval_loader` used before), `make_loader` with `PadCollator`, and
-`eval_loader`'s `EvalBatches` with fixed and with growing batches. Rotten Tomatoes (tokenized by MiniLM-L6, max length 128)
+`eval_loader`'s `EvalBatches` with fixed and with growing batches. A last training row fetches the same batches of rows
+from the dataset without padding them: the part of a batch's cost that is not the collator's. Rotten Tomatoes (tokenized by MiniLM-L6, max length 128)
 and random-128 (128 random token ids per example); lengths padded to multiples of 8. Each figure: the median over
 `--repeats` full passes. Prints a markdown table, writes results/loader_speed_cpu.json and benchmarks/loader_speed_cpu.md.
 
@@ -51,6 +52,8 @@ def main():
         loaders = {("train", 32, "DataLoader + DataCollatorWithPadding"):
                        DataLoader(train, batch_sampler=BucketBatchSampler(lengths, 32), collate_fn=hf),
                    ("train", 32, "make_loader (PadCollator)"): make_loader(train, tok, 32, shuffle=True, pad_to_multiple_of=8),
+                   ("train", 32, "rows only: the same batches as lists, not padded"):  # the share of the dataset itself
+                       DataLoader(train, batch_sampler=BucketBatchSampler(lengths, 32), collate_fn=lambda rows: {"input_ids": rows}),
                    ("eval", 128, "DataLoader + DataCollatorWithPadding, sorted"):
                        DataLoader(valid, batch_size=128, sampler=order, collate_fn=hf),
                    ("eval", 128, "eval_loader, fixed batches"): eval_loader(valid, tok, 128, pad_to_multiple_of=8, grow=False),
