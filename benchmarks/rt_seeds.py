@@ -3,7 +3,8 @@ lr 5e-5, 3 epochs, clipping 1.0 (the recipe of train_speed.py --time-to-accuracy
 head's initial weights, dropout and the batch order; `--lr` changes the learning rate alone. The validation accuracy
 after each epoch is recorded too (outside the training time), the split to choose a recipe on. Writes
 results/rt_seeds_<device>.json after every run (the runs of other learning rates already there are kept) and prints a
-summary per learning rate: final test accuracy's mean, standard deviation, and how many runs reached 0.84.
+summary per learning rate: final test accuracy's mean, standard deviation, and how many runs reached 0.84; the
+mean final validation accuracy, to choose the learning rate on.
 
     python benchmarks/rt_seeds.py [--seeds 0 1 2 3 4] [--lr 5e-5] [--loop fit|fit-graphs] [--precision auto]
 On the 2-core CPU a run takes about 9 minutes (fp32); on an H100/H200 with --loop fit-graphs about 4 s of training.
@@ -25,10 +26,12 @@ from model_finetune.train import Callback, eval_loader, get_device, predict_logi
 ROOT = Path(__file__).resolve().parents[1]
 
 def summary(runs, target=0.84):
-    "Mean, sample standard deviation and count at or above `target` of the final test accuracies."
-    final = [r["final test accuracy"] for r in runs]
+    """Mean, sample standard deviation and count at or above `target` of the final test accuracies; the mean final
+    validation accuracy of the runs that recorded it (the figure to choose a learning rate on)."""
+    final, valid = [r["final test accuracy"] for r in runs], [r["validation accuracy per epoch"][-1] for r in runs if "validation accuracy per epoch" in r]
     return {"runs": len(final), "mean": statistics.mean(final), "sd": statistics.stdev(final) if len(final) > 1 else None,
-            "min": min(final), "max": max(final), f"runs >= {target}": sum(a >= target for a in final)}
+            "min": min(final), "max": max(final), f"runs >= {target}": sum(a >= target for a in final),
+            "validation runs": len(valid), "validation mean": statistics.mean(valid) if valid else None}
 
 class ValidationAccuracy(Callback):
     "After each evaluation (of the test split), the validation split's accuracy too."
