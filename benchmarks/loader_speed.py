@@ -1,8 +1,8 @@
 """Host time to make batches, the work a GPU step waits on when the model is small: a `DataLoader` with transformers'
 `DataCollatorWithPadding` (what `make_loader` and `eval_loader` used before), `make_loader` with `PadCollator`, and
 `eval_loader`'s `EvalBatches` with fixed and with growing batches. A last training row fetches the same batches of rows
-from the dataset without padding them: the part of a batch's cost that is not the collator's. Rotten Tomatoes (tokenized by MiniLM-L6, max length 128)
-and random-128 (128 random token ids per example); lengths padded to multiples of 8. Each figure: the median over
+from the dataset without padding them: the part of a batch's cost that is not the collator's. Rotten Tomatoes (tokenized
+by MiniLM-L6, max length 128) and random-128 (128 random token ids per example); lengths padded to multiples of 8. Each figure: the median over
 `--repeats` full passes. Prints a markdown table, writes results/loader_speed_cpu.json and benchmarks/loader_speed_cpu.md.
 
     python benchmarks/loader_speed.py [--repeats 5]
