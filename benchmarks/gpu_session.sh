@@ -4,7 +4,8 @@
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
 #   2. then alone: benchmarks/profile_step.py (where a step's time goes), benchmarks/rt_seeds.py (the Rotten Tomatoes
 #      time-to-accuracy recipe with fit(graphs=True) over 5 seeds, with mean pooling and with transformers' head), then
-#      benchmarks/train_speed.py (time to accuracy first, on Rotten Tomatoes with mean pooling; every row saved as it is measured).
+#      benchmarks/train_speed.py (time to accuracy first, on Rotten Tomatoes with mean pooling; every row saved as it
+#      is measured).
 # Prepared here, in the ignored folder .dev (64 MiB travel per call, so this is about all that fits):
 #   python tools/device_assets.py pack .dev     # MiniLM-L6 in fp16, Rotten Tomatoes, IMDB: 57 MB (or name the datasets)
 #   .dev/site.tar.xz: site/ = `pip install --no-deps --target site` of the pure-Python wheels (Python 3.12) of what the

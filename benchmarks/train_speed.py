@@ -332,7 +332,7 @@ def main():
                       f"pairs of runs in turn, in alternating order: median {p['median']:.3f} (each: {', '.join(f'{x:.3f}' for x in p['fit / plain step time, each pair'])})")
         for e in args.errors: notes += f"\n\n{e['loop']} failed on {e['data']}, {e['model']}, batch {e['batch']}: {e['error']}"
         for loop, t in [(l, t) for l, t in tweets.items() if "error" not in t]:
-            notes += (f"\n\nTweets, 3 classes, {loop} (MiniLM-L6{head(t)}, B=32 {pads[loop]}, lr 5e-5, 3 epochs): final test accuracy {t['final test accuracy']:.4f}, "
+            notes += (f"\n\nTweets, 3 classes, {loop} (MiniLM-L6, B=32 {pads[loop]}, lr 5e-5, 3 epochs): final test accuracy {t['final test accuracy']:.4f}, "
                       f"macro-F1 {t['final test macro-F1']:.4f} after {t['train s']:.1f} training s")
         md_path.write_text(f"# Training speed: {name}, {versions}, {date.today()}\n\n" + (f"{args.note}\n\n" if args.note else "") +
                            f"{notes}\n\n{table(sorted(rows, key=row_order))}\n")
