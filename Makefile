@@ -26,7 +26,7 @@ demo: $(VENV)/.runtime
 
 # Everything CI runs: package/notebook sync, notebook tests, CLI tests, docs site, wheel in a fresh venv.
 test: $(VENV)/.dev
-	$(PY) -m pytest tests/ -v -p no:cacheprovider
+	$(PY) -m pytest tests/ -v -p no:cacheprovider --durations=15
 
 docs: $(VENV)/.dev
 	$(PY) tools/docs.py
