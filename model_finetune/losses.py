@@ -15,6 +15,7 @@ import torch
 def logsumexp(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
     "log(sum(exp(x))) along `dim`, shifted by the maximum so that nothing overflows (keeps `dim`)."
     m = x.amax(dim, keepdim=True).detach()  # any constant works; the max keeps every exponent <= 0
+    m = m.where(m.isfinite(), 0)  # a row of -inf (every class masked): shift by 0, so the result is -inf, not -inf - -inf = nan
     return m + (x - m).exp().sum(dim, keepdim=True).log()
 
 def log_softmax(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
@@ -51,8 +52,9 @@ def cross_entropy(logits:torch.Tensor, # (N, C) or (N, C, d1, ...)
         return _reduce(loss, reduction, loss.numel())
     keep = target != ignore_index
     y = target.where(keep, 0)  # any valid id: these rows are zeroed below
-    nll = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) * w[y]
-    loss = ((1 - eps) * nll - eps / C * (logp * w).sum(-1)) * keep
+    loss = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) * w[y] * (1 - eps)
+    if eps: loss = loss - eps / C * (logp * w).sum(-1)  # only when smoothing: 0 * log p is nan for a masked class (log p = -inf)
+    loss = loss.where(keep, 0)  # not `* keep`: an ignored row's loss may be inf, and inf * 0 is nan
     return _reduce(loss, reduction, (w[y] * keep).sum())
 
 # %% ../nbs/01_losses.ipynb #79624a4d

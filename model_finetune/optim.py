@@ -115,7 +115,7 @@ def schedule_factor(name:str, step:int, num_warmup_steps:int=0, num_training_ste
     if name == "constant_with_warmup": return 1.0
     if name == "linear": return max(0.0, (num_training_steps - step) / max(1, num_training_steps - num_warmup_steps))
     progress = (step - num_warmup_steps) / max(1, num_training_steps - num_warmup_steps)
-    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))  # cosine: half a period, from 1 down to 0
+    return 0.5 * (1.0 + math.cos(math.pi * progress))  # cosine: from 1 down to 0 at step T, and up again after it
 
 # %% ../nbs/02_optim.ipynb #200947ba
 def get_scheduler(name:str, # one of `SCHEDULES`
