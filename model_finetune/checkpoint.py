@@ -15,6 +15,7 @@ import os
 import pickle
 import random
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,16 @@ def fingerprint(model) -> str:
 def _meta(run:Run) -> dict:
     cfg = getattr(run.model, "config", None)
     return {"model_class": type(run.model).__name__, "label_names": list(getattr(cfg, "id2label", {}).values()),
-            "fingerprint": fingerprint(run.model), "step": run.step, "epoch": run.epoch, "torch": torch.__version__}
+            "fingerprint": fingerprint(run.model), "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps,
+            "steps_per_epoch": run.steps_per_epoch, "torch": torch.__version__}
+
+def _stateful(run:Run) -> dict:
+    "The run's callbacks that have a state, by class name and rank among callbacks of that class ('BestModel.0')."
+    seen, out = {}, {}
+    for cb in getattr(run, "callbacks", ()):
+        if not hasattr(cb, "state_dict"): continue
+        name = type(cb).__name__; out[f"{name}.{seen.get(name, 0)}"] = cb; seen[name] = seen.get(name, 0) + 1
+    return out
 
 def rng_state() -> dict:
     "The states of torch's (CPU and CUDA), NumPy's and Python's generators, as tensors and plain data."
@@ -60,10 +70,12 @@ def save_checkpoint(run:Run, folder:str|Path) -> Path:
     save_model(run.model, str(tmp / "model.safetensors"))
     torch.save({"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
                 "rng": rng_state(), "step": run.step, "epoch": run.epoch, "batch": run.batch,
-                "train_seconds": run.train_seconds, "history": run.history}, tmp / "state.pt")
+                "train_seconds": run.train_seconds, "history": run.history,
+                "callbacks": {k: cb.state_dict() for k, cb in _stateful(run).items()}}, tmp / "state.pt")
     (tmp / "meta.json").write_text(json.dumps(_meta(run), indent=1))
-    if folder.exists(): shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    aside = folder.with_name(folder.name + ".old")
+    if folder.exists(): shutil.rmtree(aside, ignore_errors=True); os.replace(folder, aside)  # kept until the new one is in place
+    os.replace(tmp, folder); shutil.rmtree(aside, ignore_errors=True)
     return folder
 
 # %% ../nbs/05b_checkpoint.ipynb #9f51be88
@@ -81,7 +93,7 @@ def load_checkpoint(run:Run, folder:str|Path):
     "Restore a checkpoint written by `save_checkpoint` into `run` (which `fit` built for the same model)."
     folder = Path(folder)
     if not (folder / "meta.json").exists(): raise FileNotFoundError(f"No checkpoint in {folder}: expected meta.json, model.safetensors and state.pt there.")
-    check_compatible(json.loads((folder / "meta.json").read_text()), run, folder)
+    meta = json.loads((folder / "meta.json").read_text()); check_compatible(meta, run, folder)
     try: s = torch.load(folder / "state.pt", weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as e:
         raise ValueError(f"{folder / 'state.pt'} holds Python objects other than tensors and plain data; it is not loaded "
@@ -89,12 +101,23 @@ def load_checkpoint(run:Run, folder:str|Path):
     load_model(run.model, str(folder / "model.safetensors"), device=str(run.device))
     run.opt.load_state_dict(s["optimizer"]); run.sched.load_state_dict(s["scheduler"]); run.scaler.load_state_dict(s["scaler"])
     run.step, run.epoch, run.batch, run.train_seconds, run.history = s["step"], s["epoch"], s["batch"], s["train_seconds"], s["history"]
+    for k, cb in _stateful(run).items():
+        if k in s.get("callbacks", {}): cb.load_state_dict(s["callbacks"][k])
     set_rng_state(s["rng"])
+    if meta.get("total_steps", run.total_steps) != run.total_steps:
+        warnings.warn(f"{folder} was written by a run of {meta['total_steps']} steps ({meta['steps_per_epoch']} an epoch); this one has "
+                      f"{run.total_steps}. Its learning-rate schedule follows this run's length, so the resumed run is not the one that was "
+                      "interrupted. Give fit the same epochs, max_steps, batch size and accum_steps for an exact resume.")
+    if run.step >= run.total_steps:
+        warnings.warn(f"{folder} is at step {run.step} and this run has {run.total_steps} steps: nothing is left to train. Raise epochs or max_steps to train further.")
 
 # %% ../nbs/05b_checkpoint.ipynb #6b71a42c
+def _checkpoints(folder:Path) -> list[Path]:
+    return sorted(folder.glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))  # by number: step-1000000 after step-999999
+
 def latest_checkpoint(folder:str|Path) -> Path|None:
     "The newest `step-*` checkpoint in `folder`, or None."
-    steps = sorted(Path(folder).glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))  # by number: step-1000000 after step-999999
+    steps = _checkpoints(Path(folder))
     return steps[-1] if steps else None
 
 class Checkpoint(Callback):
@@ -103,18 +126,31 @@ class Checkpoint(Callback):
         if keep < 1: raise ValueError(f"keep={keep}: keep at least the newest checkpoint (keep=1).")
         self.folder, self.every, self.keep = Path(folder), every, keep
 
+    def on_train_begin(self, run:Run):  # whatever the callbacks' order: a Resume among them says where the run starts
+        there = _checkpoints(self.folder)
+        if not there: return
+        starts = [cb.checkpoint() for cb in getattr(run, "callbacks", ()) if isinstance(cb, Resume)]
+        if not any(c is not None and c.resolve() == there[-1].resolve() for c in starts):
+            raise FileExistsError(f"{self.folder} already holds checkpoints ({', '.join(p.name for p in there)}) that this run does not resume "
+                                  f"from its latest: saving here would overwrite or delete them. Resume that run with Resume('{self.folder}'), "
+                                  "or save this one to a new folder. Nothing was changed.")
+
     def save(self, run:Run):
         save_checkpoint(run, self.folder / f"step-{run.step:06d}")
-        for old in sorted(self.folder.glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))[:-self.keep]: shutil.rmtree(old)
+        for old in _checkpoints(self.folder)[:-self.keep]: shutil.rmtree(old)
 
     def on_step_end(self, run:Run):  # the last step is saved here too, before any callback's on_train_end changes the model
-        if run.step % self.every == 0 or run.step == run.total_steps: self.save(run)
+        if run.step % self.every == 0 or run.step == run.total_steps or run.stop: self.save(run)
 
 class Resume(Callback):
     "Restore the latest checkpoint in `folder` (a run folder or one checkpoint) before training starts."
     def __init__(self, folder:str|Path): self.folder = Path(folder)
 
+    def checkpoint(self) -> Path|None:
+        "The checkpoint this will load: `folder` itself, or its newest `step-*`."
+        return self.folder if (self.folder / "meta.json").exists() else latest_checkpoint(self.folder)
+
     def on_train_begin(self, run:Run):
-        ckpt = self.folder if (self.folder / "meta.json").exists() else latest_checkpoint(self.folder)
+        ckpt = self.checkpoint()
         if ckpt is None: raise FileNotFoundError(f"Nothing to resume in {self.folder}: no step-* checkpoints there. Drop Resume to start a new run.")
         load_checkpoint(run, ckpt)

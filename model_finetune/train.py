@@ -313,6 +313,7 @@ class Run:
     stop: bool = False; train_seconds: float = 0.0
     history: dict = field(default_factory=lambda: {"step": [], "loss": [], "lr": [], "grad_norm": [], "evals": []})
     pending: list = field(default_factory=list)  # (step, lr, loss tensor, norm tensor) not yet read back from the device
+    callbacks: tuple = ()  # the run's callbacks, so that a checkpoint can save and restore their state
 
     def sync(self):
         "Read the pending losses back from the device into `history`, stopping at a non-finite one."
@@ -375,7 +376,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
     opt = optimizer or (capturable_optimizer if graphs else make_optimizer)(model, lr, weight_decay)
     run = Run(model, opt, scheduler or get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total),
-              torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch)
+              torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks))
     forward = compiled(model, compile)
     _call(callbacks, "on_train_begin", run)  # which may load a checkpoint into the optimizer: the graphs are built after it
     if graphs:
