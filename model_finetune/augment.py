@@ -16,12 +16,12 @@ OPS = ("mask", "delete", "swap")
 
 def augment_ids(ids:list[int], # one example's token ids, special tokens included
                 op:str, # 'mask', 'delete' or 'swap'
-                p:float, # share of the (non-special) tokens affected
+                p:float, # mask, delete: each token's probability; swap: round(p * n) swaps of two tokens
                 rng:np.random.Generator, # the only source of randomness
                 mask_id:int, # the tokenizer's `[MASK]` id
                 special:set[int], # ids never touched (e.g. `tokenizer.all_special_ids`)
                ) -> list[int]:
-    "Mask, delete or swap a share `p` of the non-special tokens of one example."
+    "Mask or delete each non-special token of one example with probability `p`, or swap round(p·n) random pairs of them."
     if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use one of {', '.join(OPS)}.")
     if not 0 <= p <= 1: raise ValueError(f"p={p} is not a probability: use a share between 0 and 1, e.g. 0.1.")
     ids, pos = list(ids), [i for i, t in enumerate(ids) if t not in special]
@@ -44,6 +44,7 @@ class AugmentCollator:
     def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int=0, pad_to_multiple_of:int|None=None):
         for op in ops:
             if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use some of {', '.join(OPS)}.")
+        # one text per example: its token_type_ids are all 0, dropped here (the model's default) as deletion changes the length
         if "mask" in ops and tokenizer.mask_token_id is None: raise ValueError("This tokenizer has no mask token: use ops without 'mask'.")
         self.ops, self.p, self.rng = tuple(ops), p, np.random.default_rng(seed)
         self.mask_id, self.special = tokenizer.mask_token_id, set(tokenizer.all_special_ids)
@@ -52,6 +53,7 @@ class AugmentCollator:
     def __call__(self, features:list[dict]) -> dict:
         out = []
         for f in features:
+            if any(f.get("token_type_ids") or ()): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
             ids = augment_ids(f["input_ids"], self.ops[self.rng.integers(len(self.ops))], self.p, self.rng, self.mask_id, self.special)
-            out.append({**f, "input_ids": ids, "attention_mask": [1] * len(ids)})
+            out.append({k: v for k, v in f.items() if k != "token_type_ids"} | {"input_ids": ids, "attention_mask": [1] * len(ids)})
         return self.pad(out)

@@ -51,6 +51,7 @@ def truncate(ids:list[int], # token ids without special tokens
     if strategy == "head": return ids[:n]
     if strategy == "tail": return ids[len(ids) - n:]
     h = n // 4 if head is None else head
+    if not 0 <= h <= n: raise ValueError(f"head={h} tokens from the start cannot fit in n={n}: use 0 <= head <= n.")
     return ids[:h] + ids[len(ids) - (n - h):]
 
 # %% ../nbs/03b_batching.ipynb #c499fcec

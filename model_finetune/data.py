@@ -10,10 +10,12 @@ __all__ = ['TOY_TEXTS', 'DATASETS', 'to_dataset', 'normalized_key', 'from_pandas
            'class_weights', 'balanced_sampler']
 
 # %% ../nbs/03_data.ipynb #3e293948
+import csv
 import re
 import warnings
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -48,15 +50,16 @@ def _label_names(labels:pd.Series) -> list[str]:
     except ValueError: return sorted(vals)
 
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
-    "Map label values to ids 0..k-1 and return `(ids, names)`; ints are ids only when names are given."
+    "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are names first, else ids."
     labels = labels.reset_index(drop=True)
     if pd.api.types.is_float_dtype(labels) and (labels % 1 == 0).all(): labels = labels.astype(int)  # 1.0 -> 1
     names = list(map(str, label_names)) if label_names is not None else _label_names(labels)
-    if label_names is not None and pd.api.types.is_integer_dtype(labels) and labels.between(0, len(names) - 1).all():
-        return labels.to_numpy(), names
     ids = labels.astype(str).map({n: i for i, n in enumerate(names)})
+    if label_names is not None and ids.isna().any():  # not all names: integers (or their strings) are ids 0..k-1
+        as_int = pd.to_numeric(labels, errors="coerce")
+        if as_int.notna().all() and (as_int % 1 == 0).all(): ids = as_int.where(as_int.between(0, len(names) - 1))
     bad = np.flatnonzero(ids.isna())
-    if len(bad): raise ValueError(f"{len(bad)} row(s) have a label outside {names} (first at row {bad[0]}: {labels[bad[0]]!r}). "
+    if len(bad): raise ValueError(f"{len(bad)} row(s) have a label outside {names} (first at row {bad[0]}: {labels.tolist()[bad[0]]!r}). "
                                   "Fix those labels, or give label_names that include them.")
     return ids.to_numpy(int), names
 
@@ -67,7 +70,7 @@ def _to_dataset(texts:list[str], ids, names:list[str]) -> Dataset:
     return Dataset.from_dict({"text": list(texts), "label": list(ids)}, features=features)
 
 def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label", label_names:list[str]|None=None) -> Dataset:
-    "Every row of a frame as one checked `Dataset` (columns `text`, `label`), e.g. a separate test file."
+    "Every row of a frame as one checked `Dataset` (columns `text`, `label`), e.g. a separate test file (give it the training split's `label_names`)."
     _check_columns(df, text_column, label_column)
     ids, names = _encode_labels(df[label_column].reset_index(drop=True), label_names)
     return _to_dataset(df[text_column].str.strip(), ids, names)
@@ -90,6 +93,8 @@ def from_pandas(df:pd.DataFrame, # one row per example
                 test_size:float=0.1, # fraction of examples for test
                ) -> DatasetDict:
     "A stratified, leak-free train/validation/test `DatasetDict` (columns `text`, `label`) from a frame."
+    if not (0 < valid_size and 0 < test_size and valid_size + test_size < 1):
+        raise ValueError(f"valid_size={valid_size} and test_size={test_size}: each must be above 0, and together below 1.")
     _check_columns(df, text_column, label_column)
     y, names = _encode_labels(df[label_column], label_names)  # before dropping rows, so errors name the user's row
     if len(np.unique(y)) < 2: raise ValueError(f"Every example has the label {names[y[0]]!r}: a classifier needs at least two classes.")
@@ -155,13 +160,19 @@ DATASETS = {  # name -> (asset key, reader, class names in id order)
 # %% ../nbs/03_data.ipynb #8c3ad148
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
+    # Texts are taken as written: only an empty cell is missing ("NA", "None" or "null" are texts, or class names), and a
+    # tab-separated file has no quoting (a review that starts with a quote must not swallow the rows after it).
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"No such file: {path}. Give a dataset name ({', '.join(DATASETS)}) "
                                                    "or the path of a .csv/.tsv/.json/.jsonl file.")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".tsv"): return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-        if suffix in (".json", ".jsonl"): return pd.read_json(path, lines=suffix == ".jsonl" or None)
+        if suffix == ".csv": return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        if suffix == ".tsv": return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False, na_values=[""])
+        if suffix == ".jsonl": return pd.read_json(path, lines=True)
+        if suffix == ".json":
+            try: return pd.read_json(path)  # a list of records ...
+            except ValueError: return pd.read_json(path, lines=True)  # ... or JSON lines, as datasets' to_json writes them
     except pd.errors.EmptyDataError: raise ValueError(f"{path} is empty. Give a file with a header and labelled rows.") from None
     except ValueError as e: raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {e}") from None
     raise ValueError(f"Unsupported file type '{suffix}' for {path}: use .csv, .tsv, .json or .jsonl.")
