@@ -31,6 +31,7 @@ def confusion_matrix(y_true, # true class ids
                     ) -> np.ndarray:
     "Counts `C[i, j]` of examples of true class i predicted as class j."
     t, p, k = np.asarray(y_true), np.asarray(y_pred), num_classes
+    if t.shape != p.shape: raise ValueError(f"{t.shape[0] if t.ndim else 1} true labels but {p.shape[0] if p.ndim else 1} predictions: give one prediction per example.")
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= k): raise ValueError(f"Class ids must be in [0, {k}).")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)  # pair (i, j) -> id k*i + j
 
@@ -38,7 +39,9 @@ def accuracy(y_true, # true class ids
              y_pred, # predicted class ids
             ) -> float:
     "Fraction of examples predicted correctly."
-    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape: raise ValueError(f"{t.size} true labels but {p.size} predictions: give one prediction per example.")
+    return float(np.mean(t == p))
 
 # %% ../nbs/06_evaluation.ipynb #fe7ed685
 def _divide(a, b) -> np.ndarray:
@@ -189,6 +192,12 @@ def fit_temperature(logits, # (n, k) validation logits
                    ) -> float:
     "The temperature T > 0 minimising the NLL of softmax(logits / T), by L-BFGS on log T."
     z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels)
+    zy = z.gather(1, y[:, None]).squeeze(1)
+    if (z.amax(1) <= zy).all(): raise ValueError("Every validation example is classified correctly, so the loss keeps falling as T -> 0 "
+                                                 "and there is no best temperature. Use a larger validation split, or keep T = 1.")
+    if (z.mean(1) - zy).mean() >= 0:  # the slope at beta = 0: the minimum is at beta <= 0
+        raise ValueError("The true class's logit is not above its row's mean on average: the logits do not rank the labels, and the "
+                         "best temperature is infinite. Check that the labels and logits belong together (same order, same class ids).")
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)  # start at T = 1
     opt = torch.optim.LBFGS([log_t], lr=1.0, max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14, line_search_fn="strong_wolfe")
     def closure():
@@ -207,10 +216,12 @@ def _metric(name:str, labels):
     if name == "macro_f1": return lambda t, p: float(precision_recall_f1(t, p, k)[2][labels].mean())
     raise ValueError(f"Unknown metric '{name}': use 'accuracy' or 'macro_f1'.")
 
-def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
+def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95,
+                 num_classes:int|None=None, # macro-F1 over classes 0..k-1, as classification_metrics; default: those in y_true or y_pred
+                ) -> tuple[float, float, float]:
     "The metric on all examples and its percentile bootstrap interval: `(estimate, low, high)`."
     t, p = np.asarray(y_true), np.asarray(y_pred)
-    f = _metric(metric, np.union1d(t, p))  # the classes of the whole sample
+    f = _metric(metric, np.arange(num_classes) if num_classes else np.union1d(t, p))  # the classes of the whole sample
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))  # (B, n) resampled example ids
     vals = np.array([f(t[i], p[i]) for i in idx])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
@@ -231,8 +242,9 @@ def mcnemar(y_true, # true class ids
             pred_b, # predictions of model B, on the same examples
            ) -> tuple[int, int, float]:
     "Exact McNemar test: `(b, c, p)` with b = A right & B wrong, c = A wrong & B right, p two-sided."
-    t = np.asarray(y_true)
-    right_a, right_b = np.asarray(pred_a) == t, np.asarray(pred_b) == t
+    t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    if not t.shape == a.shape == b.shape: raise ValueError(f"{t.size} true labels, {a.size} and {b.size} predictions: give both models' predictions for every example.")
+    right_a, right_b = a == t, b == t
     b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
     n = b + c
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))  # P(X <= min(b, c)) * 2^n, exactly
