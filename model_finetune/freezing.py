@@ -11,6 +11,7 @@ __all__ = ['TRAIN_STRATEGIES', 'trainable', 'train_from', 'strategy_start', 'app
 # %% ../nbs/04a_freezing.ipynb #8ab7b3a1
 import math
 import time
+import warnings
 
 import torch
 from torch import nn
@@ -76,6 +77,9 @@ def unfreeze_schedule(model:nn.Module, total_steps:int) -> dict[int, str]:
     "Gradual unfreezing: the step at which each block starts training, one block more every total_steps // n_blocks steps, from the head down."
     order = blocks(model)[::-1]  # head first
     every = max(1, total_steps // len(order))
+    if never := [b for j, b in enumerate(order) if j * every >= total_steps]:
+        warnings.warn(f"Gradual unfreezing over {total_steps} steps reaches {len(order) - len(never)} of {len(order)} blocks: "
+                      f"{', '.join(never)} never train. Train for at least {len(order)} steps, or use the 'full' strategy.")
     return {j * every: b for j, b in enumerate(order)}
 
 # %% ../nbs/04a_freezing.ipynb #5dcc5e6a
