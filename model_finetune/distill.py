@@ -31,7 +31,8 @@ def student_from_teacher(teacher:nn.Module, # a BERT-style classifier (layers in
         raise ValueError(f"layers must be a non-empty list of distinct layer numbers in 0..{n - 1}, got {layers}.")
     student = copy.deepcopy(teacher)
     student.base_model.encoder.layer = nn.ModuleList(student.base_model.encoder.layer[i] for i in layers)
-    student.config.num_hidden_layers = len(layers)
+    encoder_configs = [student.base_model.config, getattr(student.config, "encoder_config", student.config)]  # a PooledClassifier
+    for cfg in encoder_configs: cfg.num_hidden_layers = len(layers)  # keeps the encoder's config inside its own: it is what is saved
     return student
 
 # %% ../nbs/10_distill.ipynb #88432b6e

@@ -69,8 +69,10 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     "Freeze `model`, wrap the matching linear layers in `LoRALinear`, keep `train_modules` trainable; returns the model."
     target_modules, train_modules = [(t,) if isinstance(t, str) else tuple(t) for t in (target_modules, train_modules)]  # "query" is one name
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    targets = [n for n in linears if _matches(n, target_modules)]
-    heads = [m for n, m in model.named_modules() if _matches(n, train_modules)]
+    train_names = [n for n, m in model.named_modules() if _matches(n, train_modules)]
+    heads = [model.get_submodule(n) for n in train_names]
+    inside = lambda n: any(n == h or n.startswith(h + ".") for h in train_names)  # trained whole: no adapter there (as peft)
+    targets = [n for n in linears if _matches(n, target_modules) and not inside(n)]
     if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}. "
                                      f"Linear layers in this model include: {', '.join(linears[:8])}.")
     if train_modules and not heads: raise ValueError(f"No module named {', '.join(map(repr, train_modules))} to keep trainable (the head?). "
@@ -78,7 +80,6 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     model.requires_grad_(False)  # checked first: an error leaves the model as it was
     for n in targets: model.set_submodule(n, LoRALinear(model.get_submodule(n), r, alpha, dropout))
     for m in heads: m.requires_grad_(True)
-    for m in lora_layers(model).values(): m.base.requires_grad_(False)  # a target inside a train module stays frozen
     return model
 
 # %% ../nbs/09_lora.ipynb #cfdfed0e
