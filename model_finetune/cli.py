@@ -32,42 +32,60 @@ from .heads import load_classifier, load_tokenizer, load_trained
 from .train import eval_loader, fit, get_device
 
 # %% ../nbs/07_cli.ipynb #d47d3fed
+def _positive(text:str) -> int:
+    "An argparse type: a whole number above 0."
+    try: value = int(text)
+    except ValueError: value = 0
+    if value < 1: raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return value
+
 def build_parser() -> argparse.ArgumentParser:
     "The `model-finetune` argument parser, with the subcommands train, predict, evaluate and doctor."
     p = argparse.ArgumentParser(prog="model-finetune", description="Fine-tune pretrained transformers for text classification.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="fine-tune a model on a dataset and save it with its test metrics")
     t.add_argument("--model", default="minilm-l6", help="'minilm-l6', a local model folder, or a Hub id")
-    t.add_argument("--epochs", type=int, default=1)
-    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--epochs", type=_positive, default=1)
+    t.add_argument("--batch-size", type=_positive, default=32)
     t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay)")
-    t.add_argument("--max-train-samples", type=int, default=None, help="train on a random subset of this size")
+    t.add_argument("--max-train-samples", type=_positive, default=None, help="train on a random subset of this size")
     t.add_argument("--output-dir", required=True, help="where the model, metrics.json and confusion_matrix.png go")
-    t.add_argument("--overwrite", action="store_true", help="replace a non-empty --output-dir")
+    t.add_argument("--overwrite", action="store_true", help="replace the --output-dir of an earlier run")
     e = sub.add_parser("evaluate", help="evaluate a fine-tuned model on a dataset split")
     e.add_argument("model_dir", help="a folder written by `model-finetune train`")
     e.add_argument("--split", choices=["train", "validation", "test", "all"], default=None,
-                   help="default: 'test' for a built-in dataset, 'all' (every row) for a file")
+                   help="default: 'test' for a built-in dataset or the file the model was trained on, 'all' (every row) for another file")
     for q in (t, e):
-        q.add_argument("--dataset", required=q is t, help=f"{', '.join(DATASETS)}, or a .csv/.tsv/.json/.jsonl file")
-        q.add_argument("--text-column", default="text"); q.add_argument("--label-column", default="label")
-        q.add_argument("--max-length", type=int, default=128, help="truncate texts to this many tokens")
+        q.add_argument("--dataset", required=q is t, help=f"{', '.join(DATASETS)}, or a .csv/.tsv/.json/.jsonl file"
+                                                           + ("" if q is t else " (default: the training run's)"))
+        q.add_argument("--text-column", default=None if q is e else "text"); q.add_argument("--label-column", default=None if q is e else "label")
+        q.add_argument("--max-length", type=_positive, default=128 if q is t else None,
+                       help="truncate texts to this many tokens" + ("" if q is t else " (default: the training run's)"))
         q.add_argument("--seed", type=int, default=None, help="seed for the split and training (train: 0; evaluate: the training seed)")
     r = sub.add_parser("predict", help="print the predicted label and its probability for each text")
     r.add_argument("model_dir", help="a folder written by `model-finetune train`")
     r.add_argument("texts", nargs="+", help="texts to classify")
+    r.add_argument("--max-length", type=_positive, default=None, help="truncate texts to this many tokens (default: the training run's)")
     sub.add_parser("doctor", help="check Python, the libraries, the device and the asset cache; exit code 1 if a problem is found",
                    description="Report versions, device, Colab and asset cache, without downloading anything. "
                                "Exit code 0: no problem found; 1: at least one (the lines marked !!, each with its fix).")
     return p
 
 # %% ../nbs/07_cli.ipynb #ba377710
-def safe_output_dir(path:str|Path, overwrite:bool=False) -> Path:
-    "Check that `path` is a usable output folder (new, empty, or `overwrite`); return a new temporary sibling to write into."
+def safe_output_dir(path:str|Path, overwrite:bool=False,
+                    keep:tuple=(), # paths that must survive: the working folder, the dataset file, the model folder
+                   ) -> Path:
+    "Check that `path` is a usable output folder (new, empty, or an earlier run with `overwrite`); return a new temporary sibling to write into."
     path = Path(path).expanduser().resolve()
     if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} is a file. Choose another --output-dir.")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it.")
+    for k in map(lambda k: Path(k).expanduser().resolve(), keep):
+        if k == path or path in k.parents:
+            raise FileExistsError(f"{path} holds {k}, which the run needs or runs in: writing the run there would delete it. Choose another --output-dir.")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite: raise FileExistsError(f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it.")
+        if not (path / "metrics.json").exists():
+            raise FileExistsError(f"{path} is not the folder of an earlier run (no metrics.json), so --overwrite does not replace it. "
+                                  "Choose another --output-dir; nothing was deleted.")
     path.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
 
@@ -88,12 +106,13 @@ def _load_split(args, label_names=None, split="test"):
 
 def train(args) -> dict:
     "Fine-tune `args.model` on `args.dataset`, evaluate on its test split, and save model, tokenizer and metrics."
-    tmp = safe_output_dir(args.output_dir, args.overwrite)  # fail before any work
+    keep = [Path.cwd()] + [p for p in (Path(str(args.dataset)), Path(str(args.model))) if p.exists()]
+    tmp = safe_output_dir(args.output_dir, args.overwrite, keep)  # fail before any work
     try:
         seed = 0 if args.seed is None else args.seed
         dsd = get_dataset(args.dataset, seed, args.text_column, args.label_column)
         names = dsd["train"].features["label"].names
-        if args.max_train_samples: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
+        if args.max_train_samples is not None: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
         set_seed(seed)
         tok, model = load_tokenizer(args.model), load_classifier(args.model, names)
         tds = tokenize(dsd, tok, args.max_length)
@@ -104,7 +123,8 @@ def train(args) -> dict:
         metrics = evaluate(model, eval_on("test"), names)
         metrics |= {"split": "test", "eval_seconds": time.perf_counter() - t0, "train_seconds": round(hist["evals"][-1]["train_seconds"], 2),
                     "label_names": names, "n_train": len(dsd["train"]), "evals": hist["evals"], "device": str(get_device()),
-                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()} | {"seed": seed},
+                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()} | {"seed": seed}
+                            | ({"dataset": str(Path(str(args.dataset)).expanduser().resolve())} if str(args.dataset) not in DATASETS else {}),
                     "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -117,11 +137,19 @@ def train(args) -> dict:
 
 # %% ../nbs/07_cli.ipynb #8041a7e4
 @torch.inference_mode()
-def predict(model_dir:str|Path, texts:list[str], max_length:int=128) -> list[tuple[str, float]]:
+def _run_args(model_dir) -> dict:
+    "The arguments of the `train` run that wrote `model_dir` (empty for a folder saved otherwise)."
+    run = Path(model_dir, "metrics.json")
+    return json.loads(run.read_text()).get("args", {}) if run.exists() else {}
+
+def predict(model_dir:str|Path, texts:list[str],
+            max_length:int|None=None, # default: the training run's, else 128
+           ) -> list[tuple[str, float]]:
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
+    max_length = max_length or _run_args(model_dir).get("max_length", 128)
     probs = model(**tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")).logits.softmax(-1)
     p, ids = probs.max(-1)
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
@@ -130,9 +158,16 @@ def evaluate_dir(args) -> dict:
     "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder."
     model, tok = load_trained(args.model_dir)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    run = Path(args.model_dir, "metrics.json")
-    if args.seed is None: args.seed = json.loads(run.read_text())["args"]["seed"] if run.exists() else 0
-    split = args.split or ("test" if str(args.dataset) in DATASETS else "all")
+    trained = _run_args(args.model_dir)  # the training run's settings fill in what is not given
+    if args.dataset is None:
+        if "dataset" not in trained: raise ValueError(f"{args.model_dir} has no metrics.json naming its dataset: give --dataset.")
+        args.dataset = trained["dataset"]
+        args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
+    args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
+    if args.seed is None: args.seed = trained.get("seed", 0)
+    if args.max_length is None: args.max_length = trained.get("max_length", 128)
+    same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
+    split = args.split or ("test" if str(args.dataset) in DATASETS or same_file else "all")  # the rows it trained on are not a test
     ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
     metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}
     Path(args.model_dir, f"eval-{Path(str(args.dataset)).stem}-{split}.json").write_text(json.dumps(metrics, indent=2))
@@ -160,7 +195,7 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == "doctor":
             return 1 if problems(doctor()) else 0
         elif args.command == "predict":
-            for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts)): print(f"{label}\t{p:.3f}\t{text}")
+            for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts, args.max_length)): print(f"{label}\t{p:.3f}\t{text}")
         else:
             m = evaluate_dir(args)
             print(f"{m['dataset']} [{m['split']}] {_report(m)}")

@@ -63,10 +63,40 @@ def test_predict_prints_label_and_probability(work):
 
 
 def test_evaluate_prints_and_writes_metrics(work):
-    r = cli("evaluate", work / "out", "--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment")
-    assert r.returncode == 0, r.stderr
-    assert "accuracy" in r.stdout
-    assert json.loads((work / "out/eval-toy-all.json").read_text())["n"] == 24
+    "On the training file, evaluate scores its test split (the rows the model never saw); on another file, every row."
+    m = json.loads((work / "out/metrics.json").read_text())
+    for args in ([], ["--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment"]):  # [] : the run's own
+        r = cli("evaluate", work / "out", *args)
+        assert r.returncode == 0 and "accuracy" in r.stdout, r.stderr
+        e = json.loads((work / "out/eval-toy-test.json").read_text())
+        assert (e["split"], e["n"], e["confusion_matrix"]) == ("test", m["n"], m["confusion_matrix"])
+    (work / "other.csv").write_bytes((work / "toy.csv").read_bytes())
+    r = cli("evaluate", work / "out", "--dataset", work / "other.csv", "--text-column", "review", "--label-column", "sentiment")
+    assert r.returncode == 0 and json.loads((work / "out/eval-other-all.json").read_text())["n"] == 24, r.stderr
+
+
+def test_overwrite_replaces_only_an_earlier_run(work, tmp_path):
+    "--overwrite replaces a run folder; never a folder of other files, the working folder, or one holding the dataset."
+    (tmp_path / "mine").mkdir(); (tmp_path / "mine/notes.txt").write_text("keep me")
+    args = ["train", "--model", work / "tiny", "--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment",
+            "--epochs", 1, "--batch-size", 8]
+    r = cli(*args, "--output-dir", tmp_path / "mine", "--overwrite")
+    assert r.returncode == 2 and "not the folder of an earlier run" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    r = subprocess.run([CMD, *map(str, args), "--output-dir", ".", "--overwrite"], capture_output=True, text=True, timeout=300, cwd=tmp_path / "mine")
+    assert r.returncode == 2 and "which the run needs or runs in" in r.stderr, r.stderr
+    r = cli(*args, "--output-dir", work, "--overwrite")
+    assert r.returncode == 2 and "which the run needs or runs in" in r.stderr, r.stderr
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"] and (work / "toy.csv").exists()
+    (tmp_path / "run").mkdir(); (tmp_path / "run/metrics.json").write_text("{}")
+    r = cli(*args, "--output-dir", tmp_path / "run", "--overwrite")
+    assert r.returncode == 0 and (tmp_path / "run/model.safetensors").exists(), r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--max-length", "--max-train-samples"])
+def test_counts_must_be_positive(work, flag):
+    r = cli("train", "--model", work / "tiny", "--dataset", work / "toy.csv", "--output-dir", work / "bad", flag, "0")
+    assert r.returncode == 2 and "'0' is not a whole number above 0" in r.stderr, r.stderr
+    assert not (work / "bad").exists()
 
 
 BAD = {  # name: (arguments after the command, text expected in the one-line error)
