@@ -70,7 +70,7 @@ def save_checkpoint(run:Run, folder:str|Path) -> Path:
     save_model(run.model, str(tmp / "model.safetensors"))
     torch.save({"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
                 "rng": rng_state(), "step": run.step, "epoch": run.epoch, "batch": run.batch,
-                "train_seconds": run.train_seconds, "history": run.history,
+                "train_seconds": run.train_seconds, "history": run.history, "stop": run.stop,
                 "callbacks": {k: cb.state_dict() for k, cb in _stateful(run).items()}}, tmp / "state.pt")
     (tmp / "meta.json").write_text(json.dumps(_meta(run), indent=1))
     aside = folder.with_name(folder.name + ".old")
@@ -110,6 +110,10 @@ def load_checkpoint(run:Run, folder:str|Path):
                       "interrupted. Give fit the same epochs, max_steps, batch size and accum_steps for an exact resume.")
     if run.step >= run.total_steps:
         warnings.warn(f"{folder} is at step {run.step} and this run has {run.total_steps} steps: nothing is left to train. Raise epochs or max_steps to train further.")
+    elif s.get("stop"):  # a callback (EarlyStopping) ended that run: so does the resumed one
+        run.stop = True
+        warnings.warn(f"{folder} is where a callback stopped its run early, at step {run.step}: nothing is left to train. "
+                      "Start a new run to train further.")
 
 # %% ../nbs/05b_checkpoint.ipynb #6b71a42c
 def _checkpoints(folder:Path) -> list[Path]:

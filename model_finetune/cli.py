@@ -136,12 +136,12 @@ def train(args) -> dict:
         if tmp.exists(): shutil.rmtree(tmp)
 
 # %% ../nbs/07_cli.ipynb #8041a7e4
-@torch.inference_mode()
 def _run_args(model_dir) -> dict:
     "The arguments of the `train` run that wrote `model_dir` (empty for a folder saved otherwise)."
     run = Path(model_dir, "metrics.json")
     return json.loads(run.read_text()).get("args", {}) if run.exists() else {}
 
+@torch.inference_mode()
 def predict(model_dir:str|Path, texts:list[str],
             max_length:int|None=None, # default: the training run's, else 128
            ) -> list[tuple[str, float]]:
@@ -162,11 +162,11 @@ def evaluate_dir(args) -> dict:
     if args.dataset is None:
         if "dataset" not in trained: raise ValueError(f"{args.model_dir} has no metrics.json naming its dataset: give --dataset.")
         args.dataset = trained["dataset"]
-        args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
+    same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
+    if same_file: args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
     if args.seed is None: args.seed = trained.get("seed", 0)
     if args.max_length is None: args.max_length = trained.get("max_length", 128)
-    same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
     split = args.split or ("test" if str(args.dataset) in DATASETS or same_file else "all")  # the rows it trained on are not a test
     ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
     metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}

@@ -409,7 +409,8 @@ def _call(callbacks, hook:str, *args):
 def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
     if run.batch >= len(train_loader): run.epoch, run.batch = run.epoch + 1, 0  # resumed at the end of an epoch
-    if run.batch and not hasattr(train_loader.batch_sampler, "set_epoch") and not isinstance(getattr(train_loader, "sampler", None), SequentialSampler):
+    sampler = getattr(train_loader.batch_sampler, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
+    if run.batch and not hasattr(train_loader.batch_sampler, "set_epoch") and not isinstance(sampler, SequentialSampler):
         warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
                       "the interrupted run would have seen. Use make_loader(..., shuffle=True) for an exact resume.")
     while run.step < run.total_steps and not run.stop:
