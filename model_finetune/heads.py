@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from torch import nn
 from transformers import (AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel,
                           PretrainedConfig, PreTrainedModel)  # `PretrainedConfig`: its name in 4.x, an alias of `PreTrainedConfig` in 5.x

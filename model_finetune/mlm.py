@@ -9,7 +9,6 @@ __all__ = ['mask_tokens', 'MLMCollator', 'mlm_loader', 'masked_logits', 'perplex
            'fill_mask', 'save_encoder', 'compare_encoders']
 
 # %% ../nbs/08_mlm.ipynb #43f27ada
-import json
 import math
 from pathlib import Path
 
