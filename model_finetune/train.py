@@ -123,6 +123,11 @@ EVAL_OOM_ADVICE = ("Out of memory on {device} while evaluating, with evaluation 
                    "Evaluate in smaller batches: eval_loader(split, tokenizer, batch_size={half}). Then restart the kernel "
                    "(in Colab: Runtime > Restart session) to free the memory.")
 
+def _oom_error(advice:str, loader, device, **more) -> RuntimeError:
+    "`advice` filled in with the device, the loader's batch size and half of it."
+    bs = getattr(loader, "batch_size", None) or getattr(getattr(loader, "batch_sampler", None), "batch_size", None) or "?"
+    return RuntimeError(advice.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", **more))
+
 def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None):
     "Warn when every prediction of an evaluation is the same class."
     if len(preds) > 1 and (preds == preds[0]).all():
@@ -314,6 +319,7 @@ class Run:
     history: dict = field(default_factory=lambda: {"step": [], "loss": [], "lr": [], "grad_norm": [], "evals": []})
     pending: list = field(default_factory=list)  # (step, lr, loss tensor, norm tensor) not yet read back from the device
     callbacks: tuple = ()  # the run's callbacks, so that a checkpoint can save and restore their state
+    loader: object = None  # the training loader, so that a checkpoint can record the order of its batches
 
     def sync(self):
         "Read the pending losses back from the device into `history`, stopping at a non-finite one."
@@ -376,7 +382,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
     opt = optimizer or (capturable_optimizer if graphs else make_optimizer)(model, lr, weight_decay)
     run = Run(model, opt, scheduler or get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total),
-              torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks))
+              torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks), loader=train_loader)
     forward = compiled(model, compile)
     _call(callbacks, "on_train_begin", run)  # which may load a checkpoint into the optimizer: the graphs are built after it
     if graphs:
@@ -387,9 +393,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     bar = tqdm(total=total, initial=run.step, desc="training", disable=not progress)
     try:
         with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn)
-    except torch.OutOfMemoryError as e:
-        bs = train_loader.batch_size or getattr(train_loader.batch_sampler, "batch_size", "?")
-        raise RuntimeError(OOM_ADVICE.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", accum2=2 * accum_steps)) from e
+    except torch.OutOfMemoryError as e: raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
     if graphs: run.history["graphs"] = len(step_fn.graphs)  # batch shapes recorded
@@ -430,9 +434,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
                 run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
                 metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
                 try: metrics |= validate(run.model, valid_loader, run.device, run.precision)
-                except torch.OutOfMemoryError as e:  # the evaluation's batches, not training's, are too big
-                    bs = getattr(valid_loader, "batch_size", None) or "?"
-                    raise RuntimeError(EVAL_OOM_ADVICE.format(device=run.device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half")) from e
+                except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
                 run.history["evals"].append(metrics); run.model.train()
                 if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}, accuracy {metrics['valid_accuracy']:.4f}")
                 _call(callbacks, "on_eval_end", run, metrics)
