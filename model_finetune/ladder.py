@@ -88,12 +88,14 @@ def finetune(model:str|Path, dsd, strategy:str="full", pooling:str|None=None, ep
 def ladder_table(y_true, # test labels
                  rows:dict, # name -> dict with 'pred', 'train_s', 'predict_s', 'trainable'
                  baseline:str="TF-IDF + logistic regression", # also compare every later row with this one
+                 num_classes:int|None=None, # macro-F1 over classes 0..k-1; default: up to the largest id in the labels or any row
                 ) -> pd.DataFrame:
     "One line per rung: metrics with 95% CIs, times, trainable parameters, McNemar p against the row above and the baseline."
     out, prev, y, order = [], None, np.asarray(y_true), list(rows)
+    k = num_classes or int(max(y.max(), *(np.max(r["pred"]) for r in rows.values()))) + 1  # the same classes in every row
     after_baseline = lambda name: baseline in rows and order.index(name) > order.index(baseline)
     for name, r in rows.items():
-        acc, f1 = bootstrap_ci(y, r["pred"], "accuracy"), bootstrap_ci(y, r["pred"], "macro_f1")
+        acc, f1 = bootstrap_ci(y, r["pred"], "accuracy"), bootstrap_ci(y, r["pred"], "macro_f1", num_classes=k)
         out.append({"model": name, "accuracy": acc[0], "accuracy 95% CI": [round(acc[1], 4), round(acc[2], 4)], "macro-F1": f1[0],
                     "macro-F1 95% CI": [round(f1[1], 4), round(f1[2], 4)], "train s": r["train_s"], "predict s": r["predict_s"],
                     "trainable": int(r["trainable"]), "p vs above": None if prev is None else mcnemar(y, r["pred"], prev)[2],
@@ -117,7 +119,7 @@ def run_ladder(dsd, # train/validation/test with text and label
             "frozen encoder + logistic regression": features_logreg(model, dsd, max_length, device),
             "head only (frozen encoder, mean pooling)": finetune(model, dsd, "frozen", pooling="mean", lr=head_lr, **kw),
             "full fine-tuning": finetune(model, dsd, "full", lr=lr, **kw)}
-    table = ladder_table(dsd["test"]["label"], rows)
+    table = ladder_table(dsd["test"]["label"], rows, num_classes=len(dsd["train"].features["label"].names))
     return {"table": table_records(table), "predictions": {k: np.asarray(r["pred"]).tolist() for k, r in rows.items()},
             "valid_accuracy_per_epoch": {k: r["valid_accuracy"] for k, r in rows.items() if "valid_accuracy" in r},
             "logits": {k: {s: np.round(v, 4).tolist() for s, v in r["logits"].items()} for k, r in rows.items() if "logits" in r},
