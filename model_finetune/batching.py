@@ -70,6 +70,8 @@ def tokenize(dsd:DatasetDict|Dataset, # splits (or one split) with a `text` colu
     if strategy not in STRATEGIES: raise ValueError(f"Unknown truncation strategy '{strategy}': use one of {', '.join(STRATEGIES)}.")
     pre, post = special_tokens_around(tokenizer)
     n = max_length - len(pre) - len(post)
+    if n < 1: raise ValueError(f"max_length={max_length} leaves no room for text: this tokenizer adds {len(pre) + len(post)} special "
+                               f"tokens. Use max_length={len(pre) + len(post) + 1} or more (128 is usual).")
     def encode(batch):
         ids = [pre + truncate(x, n, strategy) + post for x in tokenizer(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]]
         return {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]}

@@ -104,6 +104,12 @@ def _load_split(args, label_names=None, split="test"):
     dsd = get_dataset(args.dataset, args.seed, args.text_column, args.label_column, label_names)
     return datasets.concatenate_datasets(list(dsd.values())) if split == "all" else dsd[split]
 
+def _check_max_length(max_length:int, model, tok):
+    "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run)."
+    limits = [n for n in (getattr(tok, "model_max_length", None), getattr(model.config, "max_position_embeddings", None)) if n and n < 1_000_000]
+    if limits and max_length > min(limits):
+        raise ValueError(f"--max-length {max_length} is more than this model takes ({min(limits)} tokens): use --max-length {min(limits)} or less.")
+
 def train(args) -> dict:
     "Fine-tune `args.model` on `args.dataset`, evaluate on its test split, and save model, tokenizer and metrics."
     keep = [Path.cwd()] + [p for p in (Path(str(args.dataset)), Path(str(args.model))) if p.exists()]
@@ -115,6 +121,7 @@ def train(args) -> dict:
         if args.max_train_samples is not None: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
         set_seed(seed)
         tok, model = load_tokenizer(args.model), load_classifier(args.model, names)
+        _check_max_length(args.max_length, model, tok)
         tds = tokenize(dsd, tok, args.max_length)
         eval_on = lambda split: eval_loader(tds[split], tok, 4 * args.batch_size)  # length-sorted: little padding
         hist = fit(model, make_loader(tds["train"], tok, args.batch_size, shuffle=True, seed=seed), eval_on("validation"),
@@ -149,7 +156,7 @@ def predict(model_dir:str|Path, texts:list[str],
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
-    max_length = max_length or _run_args(model_dir).get("max_length", 128)
+    max_length = max_length or _run_args(model_dir).get("max_length", 128); _check_max_length(max_length, model, tok)
     probs = model(**tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")).logits.softmax(-1)
     p, ids = probs.max(-1)
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
@@ -167,6 +174,7 @@ def evaluate_dir(args) -> dict:
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
     if args.seed is None: args.seed = trained.get("seed", 0)
     if args.max_length is None: args.max_length = trained.get("max_length", 128)
+    _check_max_length(args.max_length, model, tok)
     split = args.split or ("test" if str(args.dataset) in DATASETS or same_file else "all")  # the rows it trained on are not a test
     ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
     metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}
@@ -174,7 +182,7 @@ def evaluate_dir(args) -> dict:
     return metrics
 
 # %% ../nbs/07_cli.ipynb #e339ede2
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, ConnectionError, AssetError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, AssetError)
 
 def _report(m:dict) -> str:
     "A short text table of accuracy, macro-F1 and per-class F1."

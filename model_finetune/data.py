@@ -33,8 +33,10 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     if len(df) == 0: raise ValueError("The data has no rows. Give a file with a header and at least a few labelled rows.")
     for kind, col in (("text", text_column), ("label", label_column)):
         if col not in df.columns:
+            seps = [n for c, n in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if len(df.columns) == 1 and c in str(df.columns[0])]
+            hint = f" The file looks separated by {seps[0]}: save it separated by commas (.csv) or tabs (.tsv)." if seps else ""
             raise ValueError(f"No {kind} column '{col}' in the data (columns: {', '.join(map(str, df.columns))}). "
-                             f"Name the right one with --{kind}-column / {kind}_column=.")
+                             f"Name the right one with --{kind}-column / {kind}_column=.{hint}")
     text = df[text_column].reset_index(drop=True)
     bad = [i for i, t in enumerate(text) if not isinstance(t, str)]
     if bad: raise ValueError(f"{len(bad)} row(s) have a text that is {'missing (NaN)' if pd.isna(text[bad[0]]) else 'not a string'} "
@@ -43,22 +45,33 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at row {empty[0]}). Remove them.")
     labels = df[label_column].reset_index(drop=True)
     missing = np.flatnonzero(labels.isna() | labels.map(lambda v: isinstance(v, str) and v.strip() in MISSING_LABELS))
-    if len(missing): raise ValueError(f"{len(missing)} row(s) have no label (first at row {missing[0]}: {labels[missing[0]]!r}). Label or remove them.")
+    if len(missing):
+        v = labels[missing[0]]; hint = f" If '{v}' is one of your classes, rename it in the file: it is how exports write a missing value." if isinstance(v, str) and v.strip() else ""
+        raise ValueError(f"{len(missing)} row(s) have no label (first at row {missing[0]}: {v!r}). Label or remove them.{hint}")
 
 # %% ../nbs/03_data.ipynb #e4386134
 def _label_names(labels:pd.Series) -> list[str]:
     "Distinct label values as strings: numeric order if all are integers (2 < 10), else sorted."
     vals = pd.unique(labels.astype(str))
+    by_case = {}
+    for v in vals: by_case.setdefault(v.lower(), []).append(v)
+    if same := [v for v in by_case.values() if len(v) > 1]:
+        warnings.warn(f"The labels {' and '.join(map(repr, same[0]))} differ only in case: they are different classes. "
+                      "If they are one class, write them the same way in the data.")
     try: return sorted(vals, key=int)
     except ValueError: return sorted(vals)
 
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
     "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are names first, else ids."
     labels = labels.reset_index(drop=True)
+    if labels.dtype == object or pd.api.types.is_string_dtype(labels):
+        labels = labels.map(lambda v: v.strip() if isinstance(v, str) else v)  # "positive " is "positive"
+        if labels.map(lambda v: isinstance(v, str) and re.fullmatch(r"-?\d+\.0*", v) is not None).all():
+            labels = labels.str.replace(r"\.0*$", "", regex=True)  # "1.0" (an export's float) is "1"
     if pd.api.types.is_float_dtype(labels) and (labels % 1 == 0).all(): labels = labels.astype(int)  # 1.0 -> 1
     names = list(map(str, label_names)) if label_names is not None else _label_names(labels)
     ids = labels.astype(str).map({n: i for i, n in enumerate(names)})
-    if label_names is not None and ids.isna().any():  # not all names: integers (or their strings) are ids 0..k-1
+    if label_names is not None and ids.isna().all():  # no label is a name: integers (or their strings) are ids 0..k-1
         as_int = pd.to_numeric(labels, errors="coerce")
         if as_int.notna().all() and (as_int % 1 == 0).all(): ids = as_int.where(as_int.between(0, len(names) - 1))
     bad = np.flatnonzero(ids.isna())
@@ -163,21 +176,30 @@ DATASETS = {  # name -> (asset key, reader, class names in id order)
 # %% ../nbs/03_data.ipynb #8c3ad148
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
-    # Texts are taken as written: only an empty cell is missing ("NA", "None" or "null" can be texts; as labels,
+    # Texts and labels are taken as written, as strings (a CSV's "01" stays "01", "1000" can be a text): only an empty cell is missing ("NA", "None" or "null" can be texts; as labels,
     # `MISSING_LABELS` are refused later as missing), and a .tsv file has no quoting: its fields are never unquoted (a
     # review that starts with a quote must not swallow the rows after it; a quoted export belongs in a .csv file).
     path = Path(path).expanduser()
+    if path.is_dir(): raise ValueError(f"{path} is a folder, not a file: give the path of one .csv/.tsv/.json/.jsonl file in it.")
     if not path.is_file(): raise FileNotFoundError(f"No such file: {path}. Give a dataset name ({', '.join(DATASETS)}) "
                                                    "or the path of a .csv/.tsv/.json/.jsonl file.")
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv": return pd.read_csv(path, keep_default_na=False, na_values=[""])
-        if suffix == ".tsv": return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False, na_values=[""])
-        if suffix == ".jsonl": return pd.read_json(path, lines=True)
+        if suffix in (".csv", ".tsv"):
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                             **({"sep": "\t", "quoting": csv.QUOTE_NONE} if suffix == ".tsv" else {}))
+            stripped = [str(c).strip() for c in df.columns]  # "text, label" has a column " label"
+            return df.set_axis(stripped, axis=1) if len(set(stripped)) == len(stripped) else df
+        json_kw = dict(dtype=False, encoding="utf-8-sig")  # values as written: "01" stays "01"; a BOM (Notepad) is skipped
+        if suffix == ".jsonl": return pd.read_json(path, lines=True, **json_kw)
         if suffix == ".json":
-            try: return pd.read_json(path)  # a list of records ...
-            except ValueError: return pd.read_json(path, lines=True)  # ... or JSON lines, as datasets' to_json writes them
+            try: return pd.read_json(path, **json_kw)  # a list of records ...
+            except ValueError: return pd.read_json(path, lines=True, **json_kw)  # ... or JSON lines, as datasets' to_json writes them
     except pd.errors.EmptyDataError: raise ValueError(f"{path} is empty. Give a file with a header and labelled rows.") from None
+    except PermissionError: raise PermissionError(f"Cannot read {path}: permission denied. Make it readable (chmod +r) or copy it somewhere you can read.") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}). Save it as UTF-8 "
+                         "(in Excel: Save As > CSV UTF-8; elsewhere: iconv -f cp1252 -t utf-8) and try again.") from None
     except ValueError as e: raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {e}") from None
     raise ValueError(f"Unsupported file type '{suffix}' for {path}: use .csv, .tsv, .json or .jsonl.")
 
