@@ -21,23 +21,29 @@ from tqdm.auto import tqdm
 from .train import Callback, Run, count_targets, get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/05a_callbacks.ipynb #02c13218
+def _same_watch(cb, s:dict):
+    "Refuse the saved state of a callback that watched another metric or direction (two of a kind listed in another order)."
+    if s.get("watches", [cb.metric, cb.mode]) != [cb.metric, cb.mode]:
+        raise ValueError(f"The checkpoint's {type(cb).__name__} watched {s['watches'][0]} ({s['watches'][1]}), this one watches "
+                         f"{cb.metric} ({cb.mode}): list the callbacks in the order of the run that wrote the checkpoint.")
+
 class EarlyStopping(Callback):
     "Stop training when `metric` has not improved by `min_delta` for `patience` evaluations."
     def __init__(self, metric:str="valid_loss", mode:str="min", patience:int=3, min_delta:float=0.0):
         if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
         if patience < 1: raise ValueError(f"patience={patience}: allow at least one evaluation without improvement (patience=1).")
-        self.metric, self.sign, self.patience, self.min_delta = metric, 1 if mode == "min" else -1, patience, min_delta
+        self.metric, self.mode, self.sign, self.patience, self.min_delta = metric, mode, 1 if mode == "min" else -1, patience, min_delta
         self.on_train_begin(None)
 
     def on_train_begin(self, run:Run):
         if run is None or run.step == 0: self.best, self.bad, self.stopped_at = math.inf, 0, None  # a fresh count for a new run
 
-    def state_dict(self) -> dict: return {"best": self.best, "bad": self.bad, "stopped_at": self.stopped_at}
-    def load_state_dict(self, s:dict): self.best, self.bad, self.stopped_at = s["best"], s["bad"], s["stopped_at"]
+    def state_dict(self) -> dict: return {"watches": [self.metric, self.mode], "best": self.best, "bad": self.bad, "stopped_at": self.stopped_at}
+    def load_state_dict(self, s:dict): _same_watch(self, s); self.best, self.bad, self.stopped_at = s["best"], s["bad"], s["stopped_at"]
 
     def on_eval_end(self, run:Run, metrics:dict):
         if self.metric not in metrics: raise KeyError(f"EarlyStopping watches '{self.metric}', which the evaluation does not give: use one of {sorted(metrics)}.")
-        v = self.sign * metrics[self.metric]
+        v = self.sign * float(metrics[self.metric])  # a plain float (not NumPy's), which a checkpoint can hold
         if v < self.best - self.min_delta: self.best, self.bad = v, 0
         else: self.bad += 1
         if self.bad >= self.patience: run.stop, self.stopped_at = True, run.step
@@ -47,19 +53,19 @@ class BestModel(Callback):
     "Keep the weights of the best evaluation (in memory, and in `folder` if given); restore them at the end."
     def __init__(self, metric:str="valid_accuracy", mode:str="max", folder:str|Path|None=None, restore:bool=True):
         if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
-        self.metric, self.sign, self.folder, self.restore = metric, -1 if mode == "max" else 1, folder, restore
+        self.metric, self.mode, self.sign, self.folder, self.restore = metric, mode, -1 if mode == "max" else 1, folder, restore
         self.on_train_begin(None)
 
     def on_train_begin(self, run:Run):
         if run is None or run.step == 0: self.best, self.best_step, self.state = math.inf, None, None  # a new run
 
-    def state_dict(self) -> dict: return {"best": self.best, "best_step": self.best_step, "state": self.state}
-    def load_state_dict(self, s:dict): self.best, self.best_step, self.state = s["best"], s["best_step"], s["state"]
+    def state_dict(self) -> dict: return {"watches": [self.metric, self.mode], "best": self.best, "best_step": self.best_step, "state": self.state}
+    def load_state_dict(self, s:dict): _same_watch(self, s); self.best, self.best_step, self.state = s["best"], s["best_step"], s["state"]
 
     def on_eval_end(self, run:Run, metrics:dict):
         if self.metric not in metrics: raise KeyError(f"BestModel watches '{self.metric}', which the evaluation does not give: use one of {sorted(metrics)}.")
-        if self.sign * metrics[self.metric] >= self.best: return
-        self.best, self.best_step = self.sign * metrics[self.metric], run.step
+        if self.sign * float(metrics[self.metric]) >= self.best: return
+        self.best, self.best_step = self.sign * float(metrics[self.metric]), run.step
         self.state = {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()}
         if self.folder is not None: run.model.save_pretrained(self.folder)
 

@@ -34,7 +34,7 @@ def fingerprint(model) -> str:
 def _meta(run:Run) -> dict:
     cfg = getattr(run.model, "config", None)
     return {"model_class": type(run.model).__name__, "label_names": list(getattr(cfg, "id2label", {}).values()),
-            "fingerprint": fingerprint(run.model), "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps,
+            "fingerprint": fingerprint(run.model), "pooling": getattr(cfg, "pooling", None), "precision": run.precision, "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps,
             "steps_per_epoch": run.steps_per_epoch, "torch": torch.__version__}
 
 def _stateful(run:Run) -> dict:
@@ -54,6 +54,14 @@ def batch_order(loader, epoch:int) -> str|None:
     elif isinstance(getattr(bs, "sampler", None), SequentialSampler): batches = list(bs)
     else: return None
     return hashlib.sha256(json.dumps([[int(i) for i in b] for b in batches]).encode()).hexdigest()[:16]
+
+def _plain(x):
+    "`x` with NumPy scalars and arrays (a metric a callback added, say) as Python numbers and tensors, which `weights_only` loads."
+    if isinstance(x, np.generic): return x.item()
+    if isinstance(x, np.ndarray): return torch.from_numpy(x)
+    if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(_plain(v) for v in x)
+    return x
 
 def rng_state() -> dict:
     "The states of torch's (CPU and CUDA), NumPy's and Python's generators, as tensors and plain data."
@@ -80,9 +88,9 @@ def save_checkpoint(run:Run, folder:str|Path) -> Path:
     run.sync()
     save_model(run.model, str(tmp / "model.safetensors"))
     torch.save({"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
-                "rng": rng_state(), "step": run.step, "epoch": run.epoch, "batch": run.batch,
-                "train_seconds": run.train_seconds, "history": run.history, "stop": run.stop,
-                "callbacks": {k: cb.state_dict() for k, cb in _stateful(run).items()}}, tmp / "state.pt")
+                "rng": rng_state(), "step": run.step, "epoch": run.epoch, "batch": run.batch, "sampler_state": run.sampler_state,
+                "train_seconds": run.train_seconds, "history": _plain(run.history), "stop": run.stop,
+                "callbacks": {k: _plain(cb.state_dict()) for k, cb in _stateful(run).items()}}, tmp / "state.pt")
     meta = _meta(run) | {"batch_order": batch_order(getattr(run, "loader", None), run.epoch)}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     aside = folder.with_name(folder.name + ".old")
@@ -100,6 +108,9 @@ def check_compatible(meta:dict, run:Run, folder:Path):
     if (meta["model_class"], meta["fingerprint"]) != (mine["model_class"], mine["fingerprint"]):
         raise ValueError(f"{folder} holds a {meta['model_class']} with other weights (names or shapes) than this {mine['model_class']}. "
                          "Resume with the same base model and head as the run that wrote it, or start a new run in a new folder.")
+    if meta.get("pooling", mine["pooling"]) != mine["pooling"]:  # the same weights, another function
+        raise ValueError(f"{folder} was trained with pooling='{meta['pooling']}', this model pools with '{mine['pooling']}'. "
+                         "Resume with the pooling of that run, or start a new run in a new folder.")
 
 def load_checkpoint(run:Run, folder:str|Path):
     "Restore a checkpoint written by `save_checkpoint` into `run` (which `fit` built for the same model)."
@@ -110,9 +121,15 @@ def load_checkpoint(run:Run, folder:str|Path):
     except pickle.UnpicklingError as e:
         raise ValueError(f"{folder / 'state.pt'} holds Python objects other than tensors and plain data; it is not loaded "
                          "(weights_only=True). Only load checkpoints written by save_checkpoint.") from e
+    if meta.get("precision", run.precision) != run.precision:
+        warnings.warn(f"{folder} was trained in {meta['precision']}, this run uses {run.precision}: the resumed run is not the one that "
+                      f"was interrupted{' (its gradient scaler starts afresh)' if run.precision == 'fp16' else ''}. Give fit "
+                      f"precision='{meta['precision']}' for an exact resume.")
     load_model(run.model, str(folder / "model.safetensors"), device=str(run.device))
-    run.opt.load_state_dict(s["optimizer"]); run.sched.load_state_dict(s["scheduler"]); run.scaler.load_state_dict(s["scaler"])
+    run.opt.load_state_dict(s["optimizer"]); run.sched.load_state_dict(s["scheduler"])
+    if s["scaler"] or not run.scaler.is_enabled(): run.scaler.load_state_dict(s["scaler"])  # an fp32/bf16 run saved no scaler state
     run.step, run.epoch, run.batch, run.train_seconds, run.history = s["step"], s["epoch"], s["batch"], s["train_seconds"], s["history"]
+    run.sampler_state = s.get("sampler_state")
     for k, cb in _stateful(run).items():
         if k in s.get("callbacks", {}): cb.load_state_dict(s["callbacks"][k])
     set_rng_state(s["rng"])
@@ -142,6 +159,7 @@ def latest_checkpoint(folder:str|Path) -> Path|None:
 
 class Checkpoint(Callback):
     "Save a checkpoint to `folder/step-N` every `every` steps and after the last step, keeping the newest `keep`."
+    order = 1  # after the other callbacks' on_step_end: it saves what they did, and sees a stop one of them asked for
     def __init__(self, folder:str|Path, every:int=500, keep:int=2):
         if keep < 1: raise ValueError(f"keep={keep}: keep at least the newest checkpoint (keep=1).")
         self.folder, self.every, self.keep = Path(folder), every, keep

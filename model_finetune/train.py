@@ -320,6 +320,7 @@ class Run:
     pending: list = field(default_factory=list)  # (step, lr, loss tensor, norm tensor) not yet read back from the device
     callbacks: tuple = ()  # the run's callbacks, so that a checkpoint can save and restore their state
     loader: object = None  # the training loader, so that a checkpoint can record the order of its batches
+    sampler_state: object = None  # the state, at this epoch's start, of the generator the loader's sampler draws from (if it has one)
 
     def sync(self):
         "Read the pending losses back from the device into `history`, stopping at a non-finite one."
@@ -334,6 +335,7 @@ class Run:
 
 class Callback:
     "The hooks `fit` calls; subclass and override the ones you need."
+    order = 0  # fit calls callbacks by order, then as listed: a Checkpoint (order 1) saves after the others' on_step_end
     def on_train_begin(self, run:Run): pass
     def on_step_end(self, run:Run): pass
     def on_eval_end(self, run:Run, metrics:dict): pass
@@ -372,6 +374,10 @@ def fit(model, # a classifier (or any model) returning `.logits`
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
     if len(train_loader) == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
     if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError("fit steps its scheduler after every optimizer step, and ReduceLROnPlateau steps on a metric: give a schedule "
+                         "of steps (the default linear warmup and decay, get_cosine_schedule_with_warmup, ...), or use EarlyStopping.")
+    callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))  # stable: as listed within one order
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
@@ -410,15 +416,26 @@ def _call(callbacks, hook:str, *args):
     for cb in callbacks:
         if hasattr(cb, hook): getattr(cb, hook)(*args)
 
+def _own_generator(loader) -> torch.Generator|None:
+    "The generator the loader's sampler draws its order from, if it has its own (`balanced_sampler`, `DataLoader(shuffle=True, generator=g)`)."
+    g = getattr(getattr(getattr(loader, "batch_sampler", None), "sampler", None), "generator", None)
+    return g if isinstance(g, torch.Generator) else None
+
 def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
-    if run.batch >= len(train_loader): run.epoch, run.batch = run.epoch + 1, 0  # resumed at the end of an epoch
-    sampler = getattr(train_loader.batch_sampler, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
-    if run.batch and not hasattr(train_loader.batch_sampler, "set_epoch") and not isinstance(sampler, SequentialSampler):
+    batches, gen = getattr(train_loader, "batch_sampler", None), _own_generator(train_loader)  # (a list of batches has neither)
+    if gen is not None and run.sampler_state is not None: gen.set_state(run.sampler_state)  # resumed: the order of its epoch again
+    if run.batch >= len(train_loader):  # resumed at the end of an epoch
+        if gen is not None and run.sampler_state is not None:  # draw that epoch's order once more, so the next epoch's follows it
+            rng = torch.get_rng_state(); iter(train_loader); list(batches); torch.set_rng_state(rng)
+        run.epoch, run.batch = run.epoch + 1, 0
+    sampler = getattr(batches, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
+    if run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) and gen is None:
         warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
-                      "the interrupted run would have seen. Use make_loader(..., shuffle=True) for an exact resume.")
+                      "the interrupted run would have seen. Use make_loader(..., shuffle=True), or a sampler with its own generator, for an exact resume.")
     while run.step < run.total_steps and not run.stop:
-        if hasattr(train_loader.batch_sampler, "set_epoch"): train_loader.batch_sampler.set_epoch(run.epoch)
+        if hasattr(batches, "set_epoch"): batches.set_epoch(run.epoch)
+        if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
         rng = torch.get_rng_state(); it = iter(train_loader); torch.set_rng_state(rng)  # iter() draws a worker seed: keep it out of the run's randomness
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
