@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from .heads import block_name, blocks, classification_loss, infer_problem_type
+from .heads import base_prefix, block_name, blocks, classification_loss, infer_problem_type
 from .optim import param_groups
 
 # %% ../nbs/04a_freezing.ipynb #46053e6b
@@ -31,7 +31,7 @@ def train_from(model:nn.Module,
     "Make `block` and every block above it trainable, freeze every block below it; returns the model."
     order = blocks(model)
     if block not in order: raise ValueError(f"No block {block!r} in this model; its blocks are: {', '.join(order)}.")
-    for name, p in model.named_parameters(): p.requires_grad_(order.index(block_name(name)) >= order.index(block))
+    for name, p in model.named_parameters(): p.requires_grad_(order.index(block_name(name, base_prefix(model))) >= order.index(block))
     return model
 
 # %% ../nbs/04a_freezing.ipynb #a7354ec3
@@ -67,7 +67,7 @@ def layerwise_groups(model:nn.Module, lr:float, # learning rate of the head and 
     depth, groups = block_depth(model), []
     for g in param_groups(model, weight_decay):
         by_block = {}
-        for n, p in zip(g["param_names"], g["params"]): by_block.setdefault(block_name(n), []).append((n, p))
+        for n, p in zip(g["param_names"], g["params"]): by_block.setdefault(block_name(n, base_prefix(model)), []).append((n, p))
         groups += [{"params": [p for _, p in ps], "param_names": [n for n, _ in ps], "weight_decay": g["weight_decay"],
                     "lr": lr * decay ** depth[b], "block": b} for b, ps in by_block.items()]
     return groups
