@@ -191,7 +191,7 @@ def fit_temperature(logits, # (n, k) validation logits
                     labels, # (n,) validation class ids
                    ) -> float:
     "The temperature T > 0 minimising the NLL of softmax(logits / T), by L-BFGS on log T."
-    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels)
+    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels).long()  # (int32 ids too)
     zy = z.gather(1, y[:, None]).squeeze(1)
     if (z.amax(1) <= zy).all(): raise ValueError("Every validation example is classified correctly, so the loss keeps falling as T -> 0 "
                                                  "and there is no best temperature. Use a larger validation split, or keep T = 1.")
@@ -258,7 +258,7 @@ def highest_loss(texts, # the n texts, in dataset order
                  k:int=10, # how many examples
                 ) -> pd.DataFrame:
     "The `k` examples with the highest cross-entropy: text, true and predicted class, p(true class), loss; indexed by position."
-    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels)
+    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels).long()  # (int32 ids too)
     loss = F.cross_entropy(z, y, reduction="none").numpy()  # (n,)
     top = np.argsort(-loss, kind="stable")[:k]  # highest first
     names, texts = np.asarray(label_names), list(texts)

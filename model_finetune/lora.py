@@ -69,7 +69,7 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     "Freeze `model`, wrap the matching linear layers in `LoRALinear`, keep `train_modules` trainable; returns the model."
     target_modules, train_modules = [(t,) if isinstance(t, str) else tuple(t) for t in (target_modules, train_modules)]  # "query" is one name
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    train_names = [n for n, m in model.named_modules() if _matches(n, train_modules)]
+    train_names = [n for n, m in model.named_modules() if n and n.endswith(train_modules)]  # as peft: 'pre_classifier' too
     heads = [model.get_submodule(n) for n in train_names]
     inside = lambda n: any(n == h or n.startswith(h + ".") for h in train_names)  # trained whole: no adapter there (as peft)
     targets = [n for n in linears if _matches(n, target_modules) and not inside(n)]

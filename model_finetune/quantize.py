@@ -68,7 +68,7 @@ class Int8Linear(nn.Module):
     def forward(self, x:torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
         sx, zx = quant_params(x, 0, self.act_qmax)  # this input's own range: dynamic quantization
         acc = (quantize(x, sx, zx, 0, self.act_qmax).double() - zx) @ self.qweight.double().T  # integer sums, exact in float64
-        y = acc.float() * (sx * self.scale.T)  # one float multiplication per output
+        y = acc.float() * (sx * self.scale.squeeze(-1))  # one float multiplication per output, (out,) broadcast over (..., out)
         return y if self.bias is None else y + self.bias
 
 # %% ../nbs/11_quantize.ipynb #1d499efa

@@ -52,8 +52,8 @@ def suggest_lr(result:dict, # from `lr_range_test`
     lr, s = np.array(result["lr"]), np.array(result["smoothed"])
     lr, s = lr[np.isfinite(s)], s[np.isfinite(s)]  # a test stopped by an inf/NaN loss ends with one
     if len(lr) <= 2 * skip + 2: raise ValueError(f"The range test gave {len(lr)} finite points: too few to read. Lower end_lr or raise steps.")
-    slope = np.gradient(s, np.log(lr))[skip:len(s) - skip]
-    return {"steepest": float(lr[skip + slope.argmin()]), "min/10": float(lr[s.argmin()] / 10)}
+    slope, inner = np.gradient(s, np.log(lr))[skip:len(s) - skip], s[skip:len(s) - skip]
+    return {"steepest": float(lr[skip + slope.argmin()]), "min/10": float(lr[skip + inner.argmin()] / 10)}
 
 def plot_lr_range(result:dict, ax=None, title:str="learning-rate range test"):
     "The smoothed loss against the learning rate (log scale), with the two suggestions marked."
@@ -88,13 +88,16 @@ def random_search(trial, space:dict, n:int=8, seed:int=0, progress:bool=True) ->
     return pd.DataFrame([{**s, **trial(**s)} for s in tqdm(sample_settings(space, n, seed), disable=not progress, desc="random search")])
 
 # %% ../nbs/12_tuning.ipynb #167859c2
-def plot_grid(grid:pd.DataFrame, metric:str="valid_accuracy", ax=None, title:str=""):
+def plot_grid(grid:pd.DataFrame, metric:str="valid_accuracy", ax=None, title:str="",
+              higher_is_better:bool|None=None, # default: False for a metric named '...loss...', else True
+             ):
     "A heat map of `metric` over batch size (rows) and learning rate (columns), best cell framed."
+    if higher_is_better is None: higher_is_better = "loss" not in metric
     t = grid.pivot(index="batch_size", columns="lr", values=metric)
     ax = ax or plt.subplots(figsize=(1.2 * t.shape[1] + 1.5, 0.7 * t.shape[0] + 1.2))[1]
     ax.imshow(t.values, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(t.values): ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="w" if v < np.nanmean(t.values) else "k", fontsize=8)
-    i, j = np.unravel_index(np.nanargmax(t.values), t.shape)
+    i, j = np.unravel_index((np.nanargmax if higher_is_better else np.nanargmin)(t.values), t.shape)
     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=2))
     ax.set(xticks=range(t.shape[1]), xticklabels=[f"{c:.0e}" for c in t.columns], yticks=range(t.shape[0]), yticklabels=t.index,
            xlabel="learning rate", ylabel="batch size", title=title or metric)
