@@ -34,8 +34,8 @@ def fingerprint(model) -> str:
 def _meta(run:Run) -> dict:
     cfg = getattr(run.model, "config", None)
     return {"model_class": type(run.model).__name__, "label_names": list(getattr(cfg, "id2label", {}).values()),
-            "fingerprint": fingerprint(run.model), "pooling": getattr(cfg, "pooling", None), "precision": run.precision, "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps,
-            "steps_per_epoch": run.steps_per_epoch, "torch": torch.__version__}
+            "fingerprint": fingerprint(run.model), "pooling": getattr(cfg, "pooling", None), "precision": run.precision,
+            "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps, "steps_per_epoch": run.steps_per_epoch, "torch": torch.__version__}
 
 def _stateful(run:Run) -> dict:
     "The run's callbacks that have a state, by class name and rank among callbacks of that class ('BestModel.0')."

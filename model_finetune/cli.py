@@ -106,7 +106,8 @@ def _load_split(args, label_names=None, split="test"):
 
 def _check_max_length(max_length:int, model, tok):
     "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run)."
-    limits = [n for n in (getattr(tok, "model_max_length", None), getattr(model.config, "max_position_embeddings", None)) if n and n < 1_000_000]
+    encoder = getattr(model.config, "encoder_config", model.config)  # a PooledClassifier keeps its encoder's config
+    limits = [n for n in (getattr(tok, "model_max_length", None), getattr(encoder, "max_position_embeddings", None)) if n and n < 1_000_000]
     if limits and max_length > min(limits):
         raise ValueError(f"--max-length {max_length} is more than this model takes ({min(limits)} tokens): use --max-length {min(limits)} or less.")
 

@@ -62,14 +62,14 @@ def _label_names(labels:pd.Series) -> list[str]:
     except ValueError: return sorted(vals)
 
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
-    "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are names first, else ids."
+    "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are those names, or ids if no label is one."
     labels = labels.reset_index(drop=True)
     if labels.dtype == object or pd.api.types.is_string_dtype(labels):
         labels = labels.map(lambda v: v.strip() if isinstance(v, str) else v)  # "positive " is "positive"
         if labels.map(lambda v: isinstance(v, str) and re.fullmatch(r"-?\d+\.0*", v) is not None).all():
             labels = labels.str.replace(r"\.0*$", "", regex=True)  # "1.0" (an export's float) is "1"
     if pd.api.types.is_float_dtype(labels) and (labels % 1 == 0).all(): labels = labels.astype(int)  # 1.0 -> 1
-    names = list(map(str, label_names)) if label_names is not None else _label_names(labels)
+    names = [str(n).strip() for n in label_names] if label_names is not None else _label_names(labels)  # as the labels
     ids = labels.astype(str).map({n: i for i, n in enumerate(names)})
     if label_names is not None and ids.isna().all():  # no label is a name: integers (or their strings) are ids 0..k-1
         as_int = pd.to_numeric(labels, errors="coerce")
@@ -198,8 +198,9 @@ def read_file(path:str|Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError: raise ValueError(f"{path} is empty. Give a file with a header and labelled rows.") from None
     except PermissionError: raise PermissionError(f"Cannot read {path}: permission denied. Make it readable (chmod +r) or copy it somewhere you can read.") from None
     except UnicodeDecodeError as e:
+        utf16 = e.object[:2] in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text"
         raise ValueError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}). Save it as UTF-8 "
-                         "(in Excel: Save As > CSV UTF-8; elsewhere: iconv -f cp1252 -t utf-8) and try again.") from None
+                         f"(in Excel: Save As > CSV UTF-8; elsewhere: iconv -f {'utf-16' if utf16 else 'cp1252'} -t utf-8) and try again.") from None
     except ValueError as e: raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {e}") from None
     raise ValueError(f"Unsupported file type '{suffix}' for {path}: use .csv, .tsv, .json or .jsonl.")
 

@@ -13,6 +13,7 @@ __all__ = ['MODEL_ALIASES', 'POOLINGS', 'PROBLEM_TYPES', 'resolve_model', 'tiny_
 import os
 import re
 import socket
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -81,6 +82,7 @@ def block_name(name:str, # a parameter name, e.g. 'bert.encoder.layer.3.output.d
     if m := re.search(r"(?:^|\.)(?:\w+_)?layers?\.(\d+)\.", name): return f"layer {m[1]}"  # also ALBERT's albert_layers.0
     if "embeddings" in name: return "embeddings"
     if "pooler" in name: return "pooler"
+    if base and re.match(rf"{re.escape(base)}\.(?:norm|final_norm|final_layer_norm|ln_f)\.", name): return "pooler"  # a decoder's final norm: on top
     if base and name.startswith(base + "."): return "embeddings"  # the backbone's other weights: with the bottom block
     return "head"
 
@@ -265,12 +267,18 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                              "the pretrained encoder it was fine-tuned from, or give data with its classes.") from None
         inside = lambda key: bool(base_prefix(model)) and key.startswith(base_prefix(model) + ".")  # a backbone weight
         if not any(not inside(key) for key in info["missing_keys"]):  # no head weight drawn anew: the folder's own head was loaded
-            raise ValueError(f"{path} is already a classifier: its head was loaded from it, not drawn anew, and would keep its old classes' "
-                             "order. To train it further, load it with load_trained; for a new head, start from the pretrained encoder.")
-        if missing := sorted(key for key in info["missing_keys"] if inside(key)):
+            had = list(AutoConfig.from_pretrained(path).id2label.values())
+            if had != list(label_names):
+                raise ValueError(f"{path} is already a classifier, for the classes {had}: its head would keep their order under the names "
+                                 f"{list(label_names)}. Start from the pretrained encoder it was fine-tuned from, or give data with its classes.")
+            return model  # the same classes in the same order: its trained head, to train further
+        if missing := sorted(key for key in info["missing_keys"] if inside(key) and ".pooler." not in key):
             raise ValueError(f"{path} is not a plain encoder checkpoint: {len(missing)} encoder weights were not found in it (e.g. "
                              f"{missing[0]}), and would start at random. Give the pretrained encoder's folder (for a masked-LM model, the "
                              "folder mlm.save_encoder writes).")
+        if any(inside(key) for key in info["missing_keys"]):
+            warnings.warn(f"{path} has no pooler weights: transformers' head reads a pooler, which starts at random here and trains with "
+                          "the head. pooling='mean' (or 'cls') needs none.")
         return model
     config = PooledConfig(encoder_config=AutoConfig.from_pretrained(path), pooling=check_pooling(pooling), **labels)
     fix = "Give the pretrained encoder's folder, or pooling=None."

@@ -430,7 +430,8 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
             rng = torch.get_rng_state(); iter(train_loader); list(batches); torch.set_rng_state(rng)
         run.epoch, run.batch = run.epoch + 1, 0
     sampler = getattr(batches, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
-    if run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) and gen is None:
+    if run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) \
+            and (gen is None or run.sampler_state is None):  # (a checkpoint without the generator's state cannot restore it)
         warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
                       "the interrupted run would have seen. Use make_loader(..., shuffle=True), or a sampler with its own generator, for an exact resume.")
     while run.step < run.total_steps and not run.stop:
