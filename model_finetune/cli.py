@@ -9,6 +9,7 @@ __all__ = ['USER_ERRORS', 'build_parser', 'safe_output_dir', 'commit_output', 't
 
 # %% ../nbs/07_cli.ipynb #2c128d63
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -163,7 +164,7 @@ def predict(model_dir:str|Path, texts:list[str],
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
 
 def evaluate_dir(args) -> dict:
-    "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder."
+    "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder (with a hash of the path if another file of that name has one)."
     model, tok = load_trained(args.model_dir)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     trained = _run_args(args.model_dir)  # the training run's settings fill in what is not given
@@ -178,8 +179,12 @@ def evaluate_dir(args) -> dict:
     _check_max_length(args.max_length, model, tok)
     split = args.split or ("test" if str(args.dataset) in DATASETS or same_file else "all")  # the rows it trained on are not a test
     ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
-    metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": str(args.dataset), "split": split, "seed": args.seed}
-    Path(args.model_dir, f"eval-{Path(str(args.dataset)).stem}-{split}.json").write_text(json.dumps(metrics, indent=2))
+    where = str(args.dataset) if str(args.dataset) in DATASETS else str(Path(str(args.dataset)).expanduser().resolve())
+    metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
+    out = Path(args.model_dir, f"eval-{Path(where).stem}-{split}.json")
+    if out.exists() and json.loads(out.read_text()).get("dataset") != where:  # another file of that name: keep its results
+        out = out.with_name(f"eval-{Path(where).stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}-{split}.json")
+    out.write_text(json.dumps(metrics, indent=2))
     return metrics
 
 # %% ../nbs/07_cli.ipynb #e339ede2

@@ -106,6 +106,10 @@ BAD = {  # name: (arguments after the command, text expected in the one-line err
     "empty csv": (["--dataset", "{d}/empty.csv"], "is empty"),
     "text not a string": (["--dataset", "{d}/numbers.jsonl"], "not a string"),
     "missing file": (["--dataset", "{d}/nope.csv"], "No such file"),
+    "a folder": (["--dataset", "{d}/folder.csv"], "is a folder, not a file"),
+    "not UTF-8": (["--dataset", "{d}/latin.csv"], "is not UTF-8 text"),
+    "longer than the model": (["--dataset", "{d}/toy.csv", "--text-column", "review", "--label-column", "sentiment", "--max-length", "129"],
+                              "use --max-length 128 or less"),
 }
 
 
@@ -113,6 +117,7 @@ BAD = {  # name: (arguments after the command, text expected in the one-line err
 def test_bad_training_input_is_one_line_and_writes_nothing(work, case):
     (work / "empty.csv").write_text("")
     toy_frame().assign(text=[3] + toy_frame().text.tolist()[1:]).to_json(work / "numbers.jsonl", orient="records", lines=True)
+    (work / "folder.csv").mkdir(exist_ok=True); (work / "latin.csv").write_bytes("text,label\ncafé,positive\n".encode("latin-1"))
     args, expected = BAD[case]
     r = cli("train", "--model", work / "tiny", *[a.format(d=work) for a in args], "--output-dir", work / "bad")
     assert r.returncode == 2 and expected in r.stderr and r.stderr.count("\n") == 1, (r.returncode, r.stderr)
