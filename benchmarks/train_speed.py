@@ -268,6 +268,8 @@ def main():
     ap.add_argument("--tweets", action="store_true", help="also: the same on the 3-class tweets, with the final test macro-F1")
     ap.add_argument("--note", default="", help="a sentence on how this run was made, kept in the JSON and the table")
     ap.add_argument("--device", help="default: get_device()")
+    ap.add_argument("--json", type=Path, help="where the results go (default: results/train_speed_{cpu,cuda}.json)")
+    ap.add_argument("--md", type=Path, help="where the table goes (default: benchmarks/train_speed_{cpu,cuda}.md)")
     ap.add_argument("--configs", nargs="+", help="MODEL:BATCH[:LOOP,LOOP[:DATA]], run in this order (default: every model "
                     "with every batch size, all loops, on Rotten Tomatoes)")
     ap.add_argument("--tta-loops", nargs="+", choices=["fit", "fit-graphs"], help="the loops of the time-to-accuracy runs "
@@ -303,8 +305,9 @@ def main():
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
     memory = "torch.cuda.max_memory_allocated per row" if cuda else "the process's max RSS so far (rough, never goes down)"
     kind = "cuda" if cuda else "cpu"
-    json_path, md_path = ROOT / "results" / f"train_speed_{kind}.json", ROOT / "benchmarks" / f"train_speed_{kind}.md"
-    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path = args.json or ROOT / "results" / f"train_speed_{kind}.json"
+    md_path = args.md or ROOT / "benchmarks" / f"train_speed_{kind}.md"
+    json_path.parent.mkdir(parents=True, exist_ok=True); md_path.parent.mkdir(parents=True, exist_ok=True)
     rows, tta, tweets = [], {}, {}
 
     def save(rows):
@@ -312,7 +315,8 @@ def main():
         add_ratios(rows)
         out = {"benchmark": "train_speed", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
                "peak memory": memory, "note": args.note, "rows": sorted(rows, key=row_order), "time_to_accuracy": tta,
-               "args": {k: v for k, v in vars(args).items() if k not in ("save", "paired_ratios") and not (args.configs and k in ("model", "batch_sizes"))},
+               "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+                        if k not in ("save", "paired_ratios") and not (args.configs and k in ("model", "batch_sizes"))},
                "tweets_3_epochs": tweets, "errors": args.errors, "paired": args.paired_ratios}
         json_path.write_text(json.dumps(out, indent=1) + "\n")
         notes = (f"{precision}, {args.warmup} warm-up steps ({args.fast_warmup} for the compiled and graph loops, which compile or "
