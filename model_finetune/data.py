@@ -46,7 +46,8 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     labels = df[label_column].reset_index(drop=True)
     missing = np.flatnonzero(labels.isna() | labels.map(lambda v: isinstance(v, str) and v.strip() in MISSING_LABELS))
     if len(missing):
-        v = labels[missing[0]]; hint = f" If '{v}' is one of your classes, rename it in the file: it is how exports write a missing value." if isinstance(v, str) and v.strip() else ""
+        v = labels[missing[0]]
+        hint = f" If '{v}' is one of your classes, rename it in the file: it is how exports write a missing value." if isinstance(v, str) and v.strip() else ""
         raise ValueError(f"{len(missing)} row(s) have no label (first at row {missing[0]}: {v!r}). Label or remove them.{hint}")
 
 # %% ../nbs/03_data.ipynb #e4386134
@@ -176,8 +177,8 @@ DATASETS = {  # name -> (asset key, reader, class names in id order)
 # %% ../nbs/03_data.ipynb #8c3ad148
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
-    # Texts and labels are taken as written, as strings (a CSV's "01" stays "01", "1000" can be a text): only an empty cell is missing ("NA", "None" or "null" can be texts; as labels,
-    # `MISSING_LABELS` are refused later as missing), and a .tsv file has no quoting: its fields are never unquoted (a
+    # Texts and labels are taken as written, as strings (a CSV's "01" stays "01", "1000" can be a text): only an empty
+    # cell is missing ("NA", "None" or "null" can be texts; as labels, `MISSING_LABELS` are refused later as missing), and a .tsv file has no quoting: its fields are never unquoted (a
     # review that starts with a quote must not swallow the rows after it; a quoted export belongs in a .csv file).
     path = Path(path).expanduser()
     if path.is_dir(): raise ValueError(f"{path} is a folder, not a file: give the path of one .csv/.tsv/.json/.jsonl file in it.")

@@ -256,7 +256,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                     label_names:list[str], # class names in id order
                     pooling:str|None=None, # None: transformers' own head; else one of `POOLINGS`, as a `PooledClassifier`
                    ):
-    "The backbone with a new, randomly initialised classification head for `len(label_names)` classes."
+    "The backbone with a new, randomly initialised classification head for `len(label_names)` classes (a classifier of these classes keeps its own)."
     path, k = resolve_model(name), len(label_names)
     labels = dict(num_labels=k, id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
     if pooling is None:
