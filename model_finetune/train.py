@@ -70,6 +70,9 @@ def resolve_precision(precision:str, device:torch.device) -> str:
     if precision == "auto":  # not torch.cuda.is_bf16_supported(): it also says yes for GPUs that only emulate bf16 (a T4)
         return "bf16" if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0) else "fp32"
     if precision not in PRECISIONS: raise ValueError(f"Unknown precision '{precision}': use 'auto' or one of {', '.join(PRECISIONS)}.")
+    if precision == "bf16" and device.type == "cuda" and (cap := torch.cuda.get_device_capability(device)) < (8, 0):
+        warnings.warn(f"precision='bf16' on a GPU of compute capability {cap[0]}.{cap[1]} (before Ampere): it has no bf16 arithmetic, "
+                      "so torch emulates it, slower than fp32. Use precision='fp16' (with its gradient scaler) or 'auto'.")
     return precision
 
 def autocast(device:torch.device, precision:str):
@@ -196,9 +199,13 @@ class GraphedStep:
             raise RuntimeError("The optimizer's learning rate was replaced instead of filled in place, so a recorded step would keep "
                                "the old rate. Use torch's schedulers (which fill a tensor rate in place), or set it with group['lr'].fill_(x).")
         if self.device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {self.device}: use graphs=False here.")
-        if self.pool is None: self.pool, self.side = torch.cuda.graph_pool_handle(), torch.cuda.Stream(self.device)
         if len(micro_batches) != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
-        b = micro_batches[0]; shape = tuple((k, tuple(v.shape)) for k, v in b.items())
+        with torch.cuda.device(self.device): return self._run(micro_batches[0])  # graphs record on the current GPU: make it the run's
+
+    def _run(self, b:dict) -> tuple[torch.Tensor, torch.Tensor]:
+        "Replay the graph of `b`'s shape, or run it eagerly (warm-up), or record it."
+        if self.pool is None: self.pool, self.side = torch.cuda.graph_pool_handle(), torch.cuda.Stream(self.device)
+        shape = tuple((k, tuple(v.shape)) for k, v in b.items())
         if shape in self.graphs:  # replay: copy the batch into the recorded inputs, launch the graph, keep copies of its outputs
             graph, inputs, out = self.graphs[shape]
             for k, v in b.items(): inputs[k].copy_(v, non_blocking=True)
