@@ -15,12 +15,14 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import datasets
 import matplotlib
 import torch
 import transformers
+from tqdm.auto import tqdm
 from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
@@ -202,6 +204,12 @@ def main(argv:list[str]|None=None) -> int:
     args = build_parser().parse_args(argv)
     matplotlib.use("Agg")
     hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar(); datasets.disable_progress_bars()
+    with warnings.catch_warnings():  # a warning is one line, named like the errors (not Python's file:line and source)
+        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"model-finetune {args.command}: warning: {message}", file=sys.stderr)
+        return _run(args)
+
+def _run(args) -> int:
+    "Run the parsed command; a user's mistake is one line on stderr and exit code 2."
     try:
         if args.command == "train":
             m = train(args)
