@@ -30,8 +30,9 @@ def softmax(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
 def _reduce(loss:torch.Tensor, reduction:str, total) -> torch.Tensor:
     "Apply `reduction` ('mean' divides the sum by `total`, 'sum', or 'none') to per-example losses."
     if reduction == "none": return loss
-    if reduction == "sum": return loss.sum()
-    if reduction == "mean": return loss.sum() / total
+    acc = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss  # summed in float32 at least, as PyTorch does: fp16 stops at 65,504
+    if reduction == "sum": return acc.sum().to(loss.dtype)
+    if reduction == "mean": return (acc.sum() / total).to(loss.dtype)
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 # %% ../nbs/01_losses.ipynb #bf5fd35a
@@ -45,6 +46,8 @@ def cross_entropy(logits:torch.Tensor, # (N, C) or (N, C, d1, ...)
     "Cross-entropy between logits and targets, as `F.cross_entropy`."
     logp = log_softmax(logits.movedim(1, -1))  # (N, ..., C): classes last
     C, eps = logp.shape[-1], label_smoothing
+    if weight is not None and weight.shape != (C,): raise ValueError(f"weight has shape {tuple(weight.shape)}: give one weight per class, ({C},).")
+    if not 0 <= eps <= 1: raise ValueError(f"label_smoothing={eps}: it must be between 0 and 1.")
     w = logp.new_ones(C) if weight is None else weight.to(logp)
     if target.is_floating_point():  # probability targets: mean over examples, not over weights
         q = target.movedim(1, -1) * (1 - eps) + eps / C
@@ -66,16 +69,24 @@ def cross_entropy_grad(logits:torch.Tensor, # (N, C)
     return (softmax(logits) - q) / logits.shape[0]
 
 # %% ../nbs/01_losses.ipynb #e1caaf4b
+def _same_shape(input:torch.Tensor, target:torch.Tensor):
+    "Refuse targets of another shape: broadcasting (N, 1) against (N,) would average N × N wrong pairs."
+    if input.shape != target.shape:
+        raise ValueError(f"The target's shape {tuple(target.shape)} differs from the input's {tuple(input.shape)}: "
+                         "give one target per output (reshape one of them, e.g. logits.squeeze(-1) for a one-logit head).")
+
 def binary_cross_entropy_with_logits(logits:torch.Tensor, # any shape: one logit per (example, label)
                                      target:torch.Tensor, # same shape, 0/1 (or probabilities)
                                      reduction:str="mean", # 'mean', 'sum' or 'none'
                                     ) -> torch.Tensor:
     "Binary cross-entropy of sigmoid(logits) and targets in the stable form, as `F.binary_cross_entropy_with_logits`."
+    _same_shape(logits, target)
     loss = logits.clamp(min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))
     return _reduce(loss, reduction, loss.numel())
 
 def mse_loss(input:torch.Tensor, target:torch.Tensor, reduction:str="mean") -> torch.Tensor:
     "Mean (or summed) squared error, as `F.mse_loss`."
+    _same_shape(input, target)
     loss = (input - target) ** 2
     return _reduce(loss, reduction, loss.numel())
 
@@ -87,4 +98,5 @@ def distillation_loss(student_logits:torch.Tensor, # (N, C)
     "T² · KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over the batch (Hinton et al. 2015)."
     logq = log_softmax(student_logits / temperature)
     logp = log_softmax(teacher_logits / temperature)
-    return temperature ** 2 * (logp.exp() * (logp - logq)).sum(-1).mean()
+    kl = (logp.exp() * (logp - logq)).where(logp > -float("inf"), 0)  # p log p = 0 where p = 0 (a class the teacher masked)
+    return temperature ** 2 * kl.sum(-1).mean()

@@ -47,6 +47,8 @@ class Adam(Optimizer):
     decoupled = False  # True in AdamW: decay the weights directly, not through the gradient
     def __init__(self, params, # parameters, or groups: dicts with 'params' and any of the options below
                  lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.0):
+        if min(lr, eps, weight_decay) < 0 or not all(0 <= b < 1 for b in betas):  # β = 1 would divide by 1 - β^t = 0
+            raise ValueError(f"lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}: each must be at least 0, and each beta below 1.")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -61,8 +63,8 @@ class Adam(Optimizer):
                 if wd and self.decoupled: p.mul_(1 - lr * wd)  # AdamW: θ ← θ - ηλθ
                 elif wd: g = g.add(p, alpha=wd)  # Adam: g ← g + λθ
                 if not st: st.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
-                st["step"] += 1
-                m, v, t = st["exp_avg"], st["exp_avg_sq"], st["step"]
+                st["step"] = t = int(st["step"]) + 1  # int: a state from torch's Adam holds the step as a float32 tensor
+                m, v = st["exp_avg"], st["exp_avg_sq"]
                 m.lerp_(g, 1 - b1)  # m ← β₁m + (1-β₁)g
                 v.mul_(b2).addcmul_(g, g, value=1 - b2)  # v ← β₂v + (1-β₂)g²
                 bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t  # m̂ = m/bc1, v̂ = v/bc2
@@ -108,8 +110,13 @@ def clip_grad_norm(parameters, # a tensor or an iterable of tensors whose `.grad
 # %% ../nbs/02_optim.ipynb #8bded97c
 SCHEDULES = ("constant", "constant_with_warmup", "linear", "cosine")
 
+def _check_schedule(name:str, num_training_steps:int|None):
+    if name not in SCHEDULES: raise ValueError(f"Unknown schedule {name!r}: use one of {', '.join(SCHEDULES)}.")
+    if name in ("linear", "cosine") and num_training_steps is None: raise ValueError(f"The {name!r} schedule needs num_training_steps.")
+
 def schedule_factor(name:str, step:int, num_warmup_steps:int=0, num_training_steps:int|None=None) -> float:
     "The multiplier of the base learning rate at `step` for schedule `name`, as transformers computes it."
+    _check_schedule(name, num_training_steps)
     if name == "constant": return 1.0
     if step < num_warmup_steps: return step / max(1, num_warmup_steps)  # linear warmup from 0
     if name == "constant_with_warmup": return 1.0
@@ -124,6 +131,5 @@ def get_scheduler(name:str, # one of `SCHEDULES`
                   num_training_steps:int|None=None, # total steps (needed by 'linear' and 'cosine')
                  ) -> LambdaLR:
     "A scheduler whose `step()` sets each group's lr to its base lr times `schedule_factor(name, step)`."
-    if name not in SCHEDULES: raise ValueError(f"Unknown schedule {name!r}: use one of {', '.join(SCHEDULES)}.")
-    if name in ("linear", "cosine") and num_training_steps is None: raise ValueError(f"The {name!r} schedule needs num_training_steps.")
+    _check_schedule(name, num_training_steps)  # here too: LambdaLR's first call, at step 0, may not reach the check
     return LambdaLR(optimizer, partial(schedule_factor, name, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps))
