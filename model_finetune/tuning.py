@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .train import get_device, make_optimizer, train_step
+from .train import get_device, make_optimizer, sum_cross_entropy, train_step
 
 # %% ../nbs/12_tuning.ipynb #7c2cfaaf
 def lr_range_test(model, train_loader, # batches with input_ids, attention_mask, labels (cycled if shorter than `steps`)
@@ -27,21 +27,25 @@ def lr_range_test(model, train_loader, # batches with input_ids, attention_mask,
                   beta:float=0.98, # smoothing of the loss
                   diverge:float=4.0, # stop when the smoothed loss exceeds this multiple of its minimum
                   device=None, # default: `get_device()`
+                  loss_fn=sum_cross_entropy, # summed loss of (logits, labels), as in `fit`
                   progress:bool=True) -> dict:
-    "Train with an exponentially growing learning rate; `{'lr', 'loss', 'smoothed'}` per step. The model is restored."
+    "Train with an exponentially growing learning rate; `{'lr', 'loss', 'smoothed'}` per step. The model is restored, even on an error or interrupt."
     if steps < 2: raise ValueError(f"steps={steps}: the range test needs at least 2 steps (100 is usual).")
     device, saved, where, was_training = get_device(device), copy.deepcopy(model.state_dict()), next(model.parameters()).device, model.training
-    model.to(device).train()
-    opt, scaler = make_optimizer(model, start_lr, weight_decay=0.0), torch.amp.GradScaler(device.type, enabled=False)
     out, avg, batches = {"lr": [], "loss": [], "smoothed": []}, 0.0, itertools.cycle(train_loader)
-    for i in tqdm(range(steps), disable=not progress, desc="range test"):
-        lr = start_lr * (end_lr / start_lr) ** (i / (steps - 1))
-        for g in opt.param_groups: g["lr"] = lr
-        loss = train_step(model, [next(batches)], opt, scaler, device)[0].item()
-        avg = beta * avg + (1 - beta) * loss
-        out["lr"].append(lr); out["loss"].append(loss); out["smoothed"].append(avg / (1 - beta ** (i + 1)))
-        if not math.isfinite(loss) or out["smoothed"][-1] > diverge * min(out["smoothed"]): break
-    model.load_state_dict(saved); model.to(where).train(was_training)
+    try:
+        model.to(device).train()
+        opt, scaler = make_optimizer(model, start_lr, weight_decay=0.0), torch.amp.GradScaler(device.type, enabled=False)
+        for i in tqdm(range(steps), disable=not progress, desc="range test"):
+            lr = start_lr * (end_lr / start_lr) ** (i / (steps - 1))
+            for g in opt.param_groups: g["lr"] = lr
+            if (b := next(batches, None)) is None: raise ValueError("train_loader gave no batches: give it at least one batch of examples.")
+            loss = train_step(model, [b], opt, scaler, device, loss_fn=loss_fn)[0].item()
+            avg = beta * avg + (1 - beta) * loss
+            out["lr"].append(lr); out["loss"].append(loss); out["smoothed"].append(avg / (1 - beta ** (i + 1)))
+            if not math.isfinite(loss) or out["smoothed"][-1] > diverge * min(out["smoothed"]): break
+    finally:  # also after Ctrl-C or an out-of-memory error: the weights trained at rising rates must not stay
+        model.load_state_dict(saved); model.to(where).train(was_training)
     return out
 
 # %% ../nbs/12_tuning.ipynb #f2b4c754
