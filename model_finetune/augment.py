@@ -42,8 +42,10 @@ def augment_ids(ids:list[int], # one example's token ids, special tokens include
 class AugmentCollator:
     "Augments each example's token ids (one of `ops`, chosen at random), then pads like `DataCollatorWithPadding`."
     def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int=0, pad_to_multiple_of:int|None=None):
+        if not ops: raise ValueError(f"ops is empty: give some of {', '.join(OPS)}.")
         for op in ops:
             if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use some of {', '.join(OPS)}.")
+        if not 0 <= p <= 1: raise ValueError(f"p={p} is not a probability: use a share between 0 and 1, e.g. 0.1.")
         # one text per example: its token_type_ids are all 0, dropped here (the model's default) as deletion changes the length
         if "mask" in ops and tokenizer.mask_token_id is None: raise ValueError("This tokenizer has no mask token: use ops without 'mask'.")
         self.ops, self.p, self.rng = tuple(ops), p, np.random.default_rng(seed)
@@ -53,7 +55,9 @@ class AugmentCollator:
     def __call__(self, features:list[dict]) -> dict:
         out = []
         for f in features:
-            if any(f.get("token_type_ids") or ()): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
-            ids = augment_ids(f["input_ids"], self.ops[self.rng.integers(len(self.ops))], self.p, self.rng, self.mask_id, self.special)
+            if any(int(t) for t in f.get("token_type_ids", ())): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
+            ids = [int(t) for t in f["input_ids"]]  # plain ints: a dataset in torch format gives 0-d tensors, never equal to a special id in a set
+            if "attention_mask" in f: ids = [t for t, m in zip(ids, f["attention_mask"]) if m]  # padding already there: dropped, padded again below
+            ids = augment_ids(ids, self.ops[self.rng.integers(len(self.ops))], self.p, self.rng, self.mask_id, self.special)
             out.append({k: v for k, v in f.items() if k != "token_type_ids"} | {"input_ids": ids, "attention_mask": [1] * len(ids)})
         return self.pad(out)
