@@ -21,6 +21,8 @@ from tqdm.auto import tqdm
 from .train import Callback, Run, count_targets, get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/05a_callbacks.ipynb #02c13218
+def _holds_files(folder) -> bool: return Path(folder).is_dir() and any(Path(folder).iterdir())
+
 def _same_watch(cb, s:dict):
     "Refuse the saved state of a callback that watched another metric or direction (two of a kind listed in another order)."
     if s.get("watches", [cb.metric, cb.mode]) != [cb.metric, cb.mode]:
@@ -51,21 +53,26 @@ class EarlyStopping(Callback):
 # %% ../nbs/05a_callbacks.ipynb #3d5d649d
 class BestModel(Callback):
     "Keep the weights of the best evaluation (in memory, and in `folder` if given); restore them at the end."
-    def __init__(self, metric:str="valid_accuracy", mode:str="max", folder:str|Path|None=None, restore:bool=True):
+    def __init__(self, metric:str="valid_accuracy", mode:str="max", folder:str|Path|None=None, restore:bool=True,
+                 overwrite:bool=False): # True: a new run may replace what `folder` holds
         if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
         self.metric, self.mode, self.sign, self.folder, self.restore = metric, mode, -1 if mode == "max" else 1, folder, restore
+        self.overwrite = overwrite
         self.on_train_begin(None)
 
     def on_train_begin(self, run:Run):
         if run is None or run.step == 0: self.best, self.best_step, self.state = math.inf, None, None  # a new run
+        if run is not None and run.step == 0 and self.folder is not None and not self.overwrite and _holds_files(self.folder):
+            raise FileExistsError(f"{self.folder} is not empty (an earlier run's best model?): give BestModel another folder, or overwrite=True.")
 
     def state_dict(self) -> dict: return {"watches": [self.metric, self.mode], "best": self.best, "best_step": self.best_step, "state": self.state}
     def load_state_dict(self, s:dict): _same_watch(self, s); self.best, self.best_step, self.state = s["best"], s["best_step"], s["state"]
 
     def on_eval_end(self, run:Run, metrics:dict):
         if self.metric not in metrics: raise KeyError(f"BestModel watches '{self.metric}', which the evaluation does not give: use one of {sorted(metrics)}.")
-        if self.sign * float(metrics[self.metric]) >= self.best: return
-        self.best, self.best_step = self.sign * float(metrics[self.metric]), run.step
+        v = self.sign * float(metrics[self.metric])
+        if not math.isfinite(v) or v >= self.best: return  # a NaN is never the best (and would make any later value look better)
+        self.best, self.best_step = v, run.step
         self.state = {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()}
         if self.folder is not None: run.model.save_pretrained(self.folder)
 
@@ -83,7 +90,12 @@ def _csv(rows:list[dict]) -> str:
 
 class HistoryLogger(Callback):
     "Write the history to `folder` as history.json, steps.csv and evals.csv after each evaluation and at the end."
-    def __init__(self, folder:str|Path): self.folder = Path(folder)
+    FILES = ("history.json", "steps.csv", "evals.csv")
+    def __init__(self, folder:str|Path, overwrite:bool=False): self.folder, self.overwrite = Path(folder), overwrite  # overwrite: a new run may replace the files
+
+    def on_train_begin(self, run:Run):  # a resumed run (step > 0) goes on writing its own history
+        if run.step == 0 and not self.overwrite and any((self.folder / n).exists() for n in self.FILES):
+            raise FileExistsError(f"{self.folder} holds the history of an earlier run: give HistoryLogger another folder, or overwrite=True.")
 
     def write(self, run:Run):
         run.sync(); h = run.history; self.folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +119,7 @@ class LivePlot(Callback):
         a1.plot(history["step"], avg, label=f"training (mean of {k} steps)")
         ev = history["evals"]
         if ev: a1.plot([e["step"] for e in ev], [e["valid_loss"] for e in ev], "o-", ms=3, label="validation")
-        if ev: a2.plot([e["step"] for e in ev], [e["valid_accuracy"] for e in ev], "o-", ms=3, color="C1")
+        if ev and "valid_accuracy" in ev[-1]: a2.plot([e["step"] for e in ev], [e["valid_accuracy"] for e in ev], "o-", ms=3, color="C1")
         a1.set(xlabel="step", ylabel="loss"); a1.legend(); a2.set(xlabel="step", ylabel="validation accuracy"); fig.tight_layout()
         return fig
 

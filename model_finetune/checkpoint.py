@@ -182,6 +182,7 @@ class Checkpoint(Callback):
 
 class Resume(Callback):
     "Restore the latest checkpoint in `folder` (a run folder or one checkpoint) before training starts."
+    order = -1  # before the other callbacks' on_train_begin: they see the resumed run (its step), wherever it is listed
     def __init__(self, folder:str|Path): self.folder = Path(folder)
 
     def checkpoint(self) -> Path|None:

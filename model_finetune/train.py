@@ -257,10 +257,15 @@ class EvalBatches:
         if "attention_mask" in table.column_names:  # kept only if it masks more than the padding will
             mask = table.column("attention_mask").combine_chunks().flatten().to_numpy()
             if not mask.all(): self.mask = mask.astype(np.int64)
+        self.types = None
+        if "token_type_ids" in table.column_names:  # kept only for pairs of texts (a single text's are all 0, the model's default)
+            types = table.column("token_type_ids").combine_chunks().flatten().to_numpy()
+            if types.any(): self.types = types.astype(np.int64)
         self.starts = np.cumsum(self.lengths) - self.lengths
         name = next((c for c in ("labels", "label") if c in table.column_names), None)
         self.labels = None if name is None else self._labels(table.column(name).combine_chunks(), len(ds), name)
         self.pad_id, self.left = tokenizer.pad_token_id or 0, getattr(tokenizer, "padding_side", "right") == "left"
+        self.pad_type = getattr(tokenizer, "pad_token_type_id", 0)
         self.multiple, self.batch_size = pad_to_multiple_of or 1, batch_size
         self.order, self.batches = sorted_batches(self.lengths, batch_size, pad_to_multiple_of, grow)
 
@@ -275,11 +280,12 @@ class EvalBatches:
         return torch.tensor(values, dtype=torch.int64 if np.issubdtype(values.dtype, np.integer) else torch.float32)  # a copy: Arrow's is read-only
 
     def batch(self, idx:list[int]) -> dict:
-        "The padded batch of examples `idx`: input_ids, attention_mask (and labels)."
+        "The padded batch of examples `idx`: input_ids, attention_mask (token_type_ids of pairs, and labels)."
         idx = np.asarray(idx); lens, starts = self.lengths[idx], self.starts[idx]
         ids, real = pad_ragged(self.ids, lens, starts, self.multiple, self.pad_id, self.left)
         mask = real.astype(np.int64) if self.mask is None else pad_ragged(self.mask, lens, starts, self.multiple, 0, self.left)[0]
         out = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if self.types is not None: out["token_type_ids"] = torch.from_numpy(pad_ragged(self.types, lens, starts, self.multiple, self.pad_type, self.left)[0])
         if self.labels is not None: out["labels"] = self.labels[idx]
         return out
 
@@ -304,7 +310,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
             if "labels" not in b: raise ValueError("predict_logits needs labels in every batch: tokenize a split that has a 'label' column.")
-            x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask")}
+            x = {k: v.to(device, non_blocking=cuda) for k, v in b.items() if k != "labels"}  # what train_step gives the model
             with autocast(device, precision): out = model(**x)
             logits.append(out.logits.float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
@@ -349,9 +355,11 @@ class Callback:
     def on_train_end(self, run:Run): pass
 
 # %% ../nbs/05_train.ipynb #05012639
-def validate(model, loader, device, precision:str="fp32") -> dict:
-    "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class."
+def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
+    "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
     logits, labels = predict_logits(model, loader, device, precision=precision)
+    if labels.is_floating_point():  # regression or multi-label targets: the run's own loss, per target; no classes to count
+        return {"valid_loss": (loss_fn(logits, labels) / max(1, count_targets(labels))).item()}
     warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None)
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
@@ -379,12 +387,21 @@ def fit(model, # a classifier (or any model) returning `.logits`
         graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
        ) -> dict:
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
-    if len(train_loader) == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
+    try: n_batches = len(train_loader)
+    except TypeError: raise ValueError("fit needs the number of batches in an epoch, and this training loader has no len(): give a DataLoader "
+                                       "over a map-style dataset (make_loader), or give the iterable dataset a __len__.") from None
+    if n_batches == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
+    for name, v in (("epochs", epochs), ("accum_steps", accum_steps), ("log_every", log_every), ("max_steps", max_steps), ("eval_every", eval_every)):
+        if v is not None and (not isinstance(v, (int, np.integer)) or v < 1): raise ValueError(f"{name}={v!r}: give a whole number of at least 1.")
+    if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
+    if isinstance(callbacks, Callback): callbacks = [callbacks]  # one callback, not in a list
     if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ValueError("fit steps its scheduler after every optimizer step, and ReduceLROnPlateau steps on a metric: give a schedule "
                          "of steps (the default linear warmup and decay, get_cosine_schedule_with_warmup, ...), or use EarlyStopping.")
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))  # stable: as listed within one order
+    if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
+        warnings.warn(f"{' and '.join(watching)} watch evaluations, and there is no valid_loader: they will do nothing. Give fit a valid_loader.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
@@ -393,6 +410,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
         if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
     per_epoch = math.ceil(len(train_loader) / accum_steps)
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
+    if max_steps is not None and max_steps > total:
+        warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
     opt = optimizer or (capturable_optimizer if graphs else make_optimizer)(model, lr, weight_decay)
     run = Run(model, opt, scheduler or get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total),
               torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks), loader=train_loader)
@@ -405,7 +424,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     else: step_fn = lambda group: train_step(forward, group, opt, run.scaler, device, precision, loss_fn, max_grad_norm)
     bar = tqdm(total=total, initial=run.step, desc="training", disable=not progress)
     try:
-        with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn)
+        with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn)
     except torch.OutOfMemoryError as e: raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
@@ -428,7 +447,7 @@ def _own_generator(loader) -> torch.Generator|None:
     g = getattr(getattr(getattr(loader, "batch_sampler", None), "sampler", None), "generator", None)
     return g if isinstance(g, torch.Generator) else None
 
-def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn):
+def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
     batches, gen = getattr(train_loader, "batch_sampler", None), _own_generator(train_loader)  # (a list of batches has neither)
     if gen is not None and run.sampler_state is not None: gen.set_state(run.sampler_state)  # resumed: the order of its epoch again
@@ -448,22 +467,27 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
+            lr = run.opt.param_groups[0]["lr"]  # the rate this step uses (a GPU tensor for a capturable optimizer: copied, read back at the next sync)
+            lr = lr.clone() if isinstance(lr, torch.Tensor) else lr
             loss, norm = step_fn(group)  # train_step, or its recorded graph
             run.sched.step(); run.step += 1; run.batch += len(group)
-            lr = run.opt.param_groups[0]["lr"]  # a GPU tensor for a capturable optimizer: copied, read back at the next sync
-            run.pending.append((run.step, lr.clone() if isinstance(lr, torch.Tensor) else lr, loss, norm))
+            run.pending.append((run.step, lr, loss, norm))
             if run.step % log_every == 0 or run.step == run.total_steps: run.sync(); bar.set_postfix(loss=f"{run.history['loss'][-1]:.3f}")
             run.train_seconds = base + time.perf_counter() - t0; bar.update(1)  # exact at every sync, approximate between on a GPU
             end_of_epoch = run.batch >= len(train_loader)
             if valid_loader is not None and ((run.step % eval_every == 0 if eval_every else end_of_epoch) or run.step == run.total_steps):
                 run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
                 metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
-                try: metrics |= validate(run.model, valid_loader, run.device, run.precision)
+                try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
                 except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
                 run.history["evals"].append(metrics); run.model.train()
-                if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}, accuracy {metrics['valid_accuracy']:.4f}")
+                if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
                 _call(callbacks, "on_eval_end", run, metrics)
                 t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
             _call(callbacks, "on_step_end", run)  # after the evaluation, so a checkpoint taken here includes it
+        if run.step < run.total_steps and not run.stop and run.batch < len(train_loader):  # the loader ran out early: do not wait for more
+            warnings.warn(f"The training loader gave {run.batch} batches in epoch {run.epoch + 1}, not the {len(train_loader)} its len() says: "
+                          "the epoch ends there (the run still makes the steps its schedule counted from len()). Check the dataset's or sampler's length.")
+            run.batch = len(train_loader)
         if run.batch >= len(train_loader): run.epoch += 1; run.batch = 0
     run.sync(); run.train_seconds = base + _synced_time(run.device) - t0
