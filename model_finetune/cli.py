@@ -107,12 +107,12 @@ def _load_split(args, label_names=None, split="test"):
     dsd = get_dataset(args.dataset, args.seed, args.text_column, args.label_column, label_names)
     return datasets.concatenate_datasets(list(dsd.values())) if split == "all" else dsd[split]
 
-def _check_max_length(max_length:int, model, tok):
-    "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run)."
+def _check_max_length(max_length:int, model, tok, flag:str="--max-length "):
+    "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run); `flag` names it in the message."
     encoder = getattr(model.config, "encoder_config", model.config)  # a PooledClassifier keeps its encoder's config
     limits = [n for n in (getattr(tok, "model_max_length", None), getattr(encoder, "max_position_embeddings", None)) if n and n < 1_000_000]
     if limits and max_length > min(limits):
-        raise ValueError(f"--max-length {max_length} is more than this model takes ({min(limits)} tokens): use --max-length {min(limits)} or less.")
+        raise ValueError(f"{flag}{max_length} is more than this model takes ({min(limits)} tokens): use {flag}{min(limits)} or less.")
 
 def train(args) -> dict:
     "Fine-tune `args.model` on `args.dataset`, evaluate on its test split, and save model, tokenizer and metrics."

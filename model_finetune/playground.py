@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from IPython.display import HTML
 
+from .cli import _check_max_length, _run_args
 from .heads import load_trained
 
 # %% ../nbs/07a_playground.ipynb #877e0d81
@@ -35,12 +36,14 @@ def class_probabilities(model, # a classifier returning `.logits`
                        ) -> np.ndarray:
     "Softmax class probabilities, shape (n_texts, num_labels), rows in the order of `texts`."
     texts, device = _check_texts(texts), next(model.parameters()).device
-    model.eval()
-    rows = []
-    with torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            enc = tok(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt").to(device)
-            rows.append(model(**enc).logits.float().softmax(-1).cpu())
+    was_training, rows = model.training, []
+    try:
+        model.eval()
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                enc = tok(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt").to(device)
+                rows.append(model(**enc).logits.float().softmax(-1).cpu())
+    finally: model.train(was_training)  # a model in the middle of training stays in training mode
     return torch.cat(rows).numpy()
 
 # %% ../nbs/07a_playground.ipynb #591341e7
@@ -85,11 +88,12 @@ def playground(model, # a fine-tuned classifier, or the folder of one (`model-fi
                tok=None, # its tokenizer (read from the folder when `model` is a path)
                examples:str="a wonderful, moving film\nnot as bad as I feared\nthe plot is about a family in Ohio",
                label_names:list[str]|None=None, # default: the model's `id2label`
-               max_length:int=128,
+               max_length:int|None=None, # default: the training run's (a folder from `model-finetune train`), else 128
               ) -> widgets.VBox:
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
-    if isinstance(model, (str, Path)): model, tok = load_trained(model)
+    if isinstance(model, (str, Path)): max_length = max_length or _run_args(model).get("max_length"); model, tok = load_trained(model)
     if tok is None: raise ValueError("Give the model's tokenizer too: playground(model, tok), or a model folder.")
+    max_length = max_length or 128; _check_max_length(max_length, model, tok, flag="max_length=")  # in the cell, not inside the widget
     names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
     button, out = widgets.Button(description="Predict", button_style="primary"), widgets.HTML()
