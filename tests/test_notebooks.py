@@ -47,6 +47,46 @@ def test_notebooks_are_clean(scratch):
     assert not diff, f"nbdev-clean changes {diff}: run nbdev-clean and commit"
 
 
+def _closure(requirements: list[str]) -> set[str]:
+    "The distributions these requirements install, dependencies included (as installed here), by canonical name."
+    import importlib.metadata as md
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    seen, todo = set(), [Requirement(r) for r in requirements]
+    while todo:
+        r = todo.pop()
+        if r.marker is not None and not r.marker.evaluate({"extra": ""}): continue
+        name = canonicalize_name(r.name)
+        if name in seen: continue
+        seen.add(name)
+        todo += [Requirement(q) for q in md.requires(name) or []]
+    return seen
+
+
+def test_lessons_import_only_what_their_first_cell_installs():
+    "Each module a lesson imports is in the standard library, or comes with model-finetune[notebooks] (its first cell's install)."
+    import ast, importlib.metadata as md, json, tomllib
+    from packaging.utils import canonicalize_name
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    installed = _closure(project["dependencies"] + project["optional-dependencies"]["notebooks"])
+    dists, missing = md.packages_distributions(), {}
+    for nb in NOTEBOOKS:
+        cells = json.loads((ROOT / "nbs" / nb).read_text())["cells"]
+        for cell in cells:
+            src = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "#| eval: false" in src: continue
+            tree = ast.parse("\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!"))))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and not node.level else []
+                for top in {n.split(".")[0] for n in names}:
+                    if top in sys.stdlib_module_names or top == "model_finetune": continue
+                    if not any(canonicalize_name(d) in installed for d in dists.get(top, [])): missing.setdefault(nb, set()).add(top)
+    assert not missing, f"imported by lessons, not installed by model-finetune[notebooks]: {missing}"
+    first = "".join(json.loads((ROOT / "nbs" / NOTEBOOKS[0]).read_text())["cells"][0]["source"])
+    assert all("".join(json.loads((ROOT / "nbs" / nb).read_text())["cells"][0]["source"]) == first for nb in NOTEBOOKS), "the install cells differ"
+    assert '"model-finetune[notebooks]"' in first
+
+
 def test_there_are_notebooks():
     assert {"index.ipynb", "00_assets.ipynb", "03_data.ipynb", "07_cli.ipynb"} <= set(NOTEBOOKS)
 
