@@ -11,6 +11,7 @@ __all__ = ['CLEANERS', 'DEFAULT_RULES', 'strip_html', 'fix_mojibake', 'normalize
 
 # %% ../nbs/03a_cleaning.ipynb #2511142f
 import html
+import itertools
 import re
 import string
 import unicodedata
@@ -42,8 +43,8 @@ def normalize_unicode(text:str, form:str="NFKC") -> str:
 
 # %% ../nbs/03a_cleaning.ipynb #e44057bd
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION = re.compile(r"(?<![A-Za-z0-9_])@\w+")  # not after a letter or digit: not an e-mail address
-_HASHTAG = re.compile(r"(?<![A-Za-z0-9_&])#(\w+)")  # not in C#, not in &#39;
+_MENTION = re.compile(r"(?<!\w)@\w+")  # not after a letter or digit (any alphabet's): not an e-mail address
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")  # not in C#, not in &#39;
 
 def replace_urls(text:str, token:str="http") -> str:
     "Replace each URL (`http://...`, `https://...`, `www....`) by `token`."
@@ -86,7 +87,11 @@ def count_changes(texts:Iterable[str], rules:Iterable=DEFAULT_RULES, # applied i
     texts, out = list(texts), {}
     for r in rules:
         new = [_rule(r)(t) for t in texts]
-        out[getattr(r, "__name__", r)] = sum(a != b for a, b in zip(texts, new))
+        name = key = getattr(r, "__name__", r)
+        for i in itertools.count(2):  # two rules of one name (two lambdas) keep two counts
+            if key not in out: break
+            key = f"{name} ({i})"
+        out[key] = sum(a != b for a, b in zip(texts, new))
         texts = new
     return out
 

@@ -29,7 +29,7 @@ def student_from_teacher(teacher:nn.Module, # a BERT-style classifier (layers in
     layers = list(range(0, n, 2)) if layers is None else list(layers)
     if not layers or any(not 0 <= i < n for i in layers) or len(set(layers)) < len(layers):
         raise ValueError(f"layers must be a non-empty list of distinct layer numbers in 0..{n - 1}, got {layers}.")
-    student = copy.deepcopy(teacher)
+    student = copy.deepcopy(teacher).requires_grad_(True)  # all of it trains, even if the teacher was trained partly frozen
     student.base_model.encoder.layer = nn.ModuleList(student.base_model.encoder.layer[i] for i in layers)
     encoder_configs = [student.base_model.config, getattr(student.config, "encoder_config", student.config)]  # a PooledClassifier
     for cfg in encoder_configs: cfg.num_hidden_layers = len(layers)  # keeps the encoder's config inside its own: it is what is saved
@@ -50,6 +50,9 @@ def distill_loss(alpha:float=0.5, # weight of the hard-label cross-entropy; 1 - 
     "A summed loss for `fit` over packed targets: α·CE(labels) + (1 − α)·T²·KL(teacher ‖ student) per example."
     if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}.")
     def loss_fn(logits, targets):  # (B, C), (B, 1 + C)
+        if targets.ndim != 2 or targets.shape[1] != logits.shape[1] + 1:
+            raise ValueError(f"distill_loss needs targets of shape (batch, 1 + {logits.shape[1]}): the class id and the teacher's logits, "
+                             f"and got {tuple(targets.shape)}. Train on teacher_targets(teacher, split, tokenizer), not on the split itself.")
         y, t = targets[:, 0].long(), targets[:, 1:]
         return alpha * sum_cross_entropy(logits, y) + (1 - alpha) * len(y) * distillation_loss(logits.float(), t, temperature)
     return loss_fn
@@ -59,6 +62,8 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a tokenized split with `lab
                     tokenizer, device=None, # default: where the teacher is
                    ) -> Dataset:
     "A copy of `ds` whose `label` column holds the class id and the teacher's logits (see `pack_targets`)."
+    name = next((c for c in ("label", "labels") if c in ds.column_names), None)
+    if name is None: raise ValueError(f"teacher_targets needs the split's class ids in a 'label' column; it has {ds.column_names}.")
     if device is not None: teacher.to(get_device(device))
     logits, labels = predict_logits(teacher, eval_loader(ds, tokenizer))
-    return ds.remove_columns("label").add_column("label", pack_targets(labels, logits).tolist())
+    return ds.remove_columns(name).add_column(name, pack_targets(labels, logits).tolist())
