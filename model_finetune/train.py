@@ -6,9 +6,9 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'OOM_ADVICE', 'EVAL_OOM_ADVICE', 'get_device', 'seed_everything', 'make_optimizer', 'resolve_precision',
-           'autocast', 'count_targets', 'sum_cross_entropy', 'train_step', 'check_finite', 'warn_single_class',
-           'fast_attention', 'compiled', 'capturable_optimizer', 'GraphedStep', 'sorted_batches', 'EvalBatches',
-           'eval_loader', 'predict_logits', 'Run', 'Callback', 'validate', 'fit']
+           'autocast', 'count_targets', 'model_logits', 'sum_cross_entropy', 'train_step', 'check_finite',
+           'warn_single_class', 'fast_attention', 'compiled', 'capturable_optimizer', 'GraphedStep', 'sorted_batches',
+           'EvalBatches', 'eval_loader', 'predict_logits', 'Run', 'Callback', 'validate', 'fit']
 
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
@@ -41,6 +41,11 @@ def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', 'cuda:
         device = torch.device(device)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("CUDA was asked for but torch sees no GPU. In Colab: Runtime > Change runtime type > GPU; elsewhere check `nvidia-smi` and that torch is a CUDA build.")
+        if device.type == "cuda" and device.index is not None and device.index >= (n := torch.cuda.device_count()):
+            raise RuntimeError(f"{device} was asked for, and torch sees {n} GPU(s): use cuda:0{f' to cuda:{n - 1}' if n > 1 else ''}.")
+        if device.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+            raise RuntimeError("MPS (an Apple GPU) was asked for, and torch cannot use it here: it needs Apple silicon, macOS 12.3 or later "
+                               "and a torch built with MPS. Use device='cpu'.")
         return device
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
@@ -84,6 +89,15 @@ def count_targets(labels:torch.Tensor) -> int:
     "How many targets a batch's labels hold: class ids other than -100, else one per row (multi-label, regression)."
     return int((labels != -100).sum()) if labels.dtype == torch.long else labels.shape[0]
 
+def model_logits(out) -> torch.Tensor:
+    "The logits in a model's output: its `.logits` (transformers), a dict's 'logits', a tuple's first item (`return_dict=False`), or a tensor."
+    if hasattr(out, "logits"): return out.logits
+    if isinstance(out, torch.Tensor): return out
+    if isinstance(out, dict) and "logits" in out: return out["logits"]
+    if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor): return out[0]
+    raise TypeError(f"The model returned a {type(out).__name__}, and the loop needs its logits: return a tensor, an object with "
+                    "`.logits`, a dict with 'logits', or a tuple that starts with them.")
+
 def sum_cross_entropy(logits:torch.Tensor, # (B, C) or (B, T, V)
                       labels:torch.Tensor, # (B,) or (B, T), -100 = ignore
                      ) -> torch.Tensor:
@@ -99,7 +113,7 @@ def train_step(model, micro_batches:list[dict], opt, scaler, device:torch.device
     n, loss_sum = max(1, sum(count_targets(b["labels"]) for b in micro_batches)), 0.0  # max: a step whose labels are all -100 adds 0
     for b in micro_batches:
         b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
-        with autocast(device, precision): logits = model(**{k: v for k, v in b.items() if k != "labels"}).logits
+        with autocast(device, precision): logits = model_logits(model(**{k: v for k, v in b.items() if k != "labels"}))
         loss = loss_fn(logits, b["labels"]) / n
         scaler.scale(loss).backward(); loss_sum = loss_sum + loss.detach()
     scaler.unscale_(opt)
@@ -131,9 +145,12 @@ def _oom_error(advice:str, loader, device, **more) -> RuntimeError:
     bs = getattr(loader, "batch_size", None) or getattr(getattr(loader, "batch_sampler", None), "batch_size", None) or "?"
     return RuntimeError(advice.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", **more))
 
-def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None):
-    "Warn when every prediction of an evaluation is the same class."
+def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
+                      labels:torch.Tensor|None=None, # the true classes: no warning if they too are all that one class
+                     ):
+    "Warn when every prediction of an evaluation is the same class (and the labels are not)."
     if len(preds) > 1 and (preds == preds[0]).all():
+        if labels is not None and (labels == preds[0]).all(): return  # a split of one class, predicted right
         c = int(preds[0]); name = label_names[c] if label_names else c
         warnings.warn(f"The model predicted '{name}' for all {len(preds)} evaluation examples: it has collapsed to one class or has not "
                       "learned yet. Check the learning rate (too high collapses, too low does not move), the number of steps, and the labels' balance.")
@@ -182,7 +199,7 @@ class GraphedStep:
         self.opt.zero_grad(set_to_none=False)
         # autocast's weight cache must be off while recording: cached casts would be freed after the recording
         with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32", cache_enabled=False):
-            logits = self.forward(**{k: v for k, v in b.items() if k != "labels"}).logits
+            logits = model_logits(self.forward(**{k: v for k, v in b.items() if k != "labels"}))
         labels = b["labels"]
         n = (labels != -100).sum().clamp(min=1) if labels.dtype == torch.long else labels.shape[0]  # count_targets, on the GPU
         loss = self.loss_fn(logits, labels) / n
@@ -312,7 +329,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
             if "labels" not in b: raise ValueError("predict_logits needs labels in every batch: tokenize a split that has a 'label' column.")
             x = {k: v.to(device, non_blocking=cuda) for k, v in b.items() if k != "labels"}  # what train_step gives the model
             with autocast(device, precision): out = model(**x)
-            logits.append(out.logits.float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
+            logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
     logits, labels = torch.cat(logits), torch.cat(labels)
     order = getattr(loader, "order", None)
@@ -360,7 +377,7 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
     logits, labels = predict_logits(model, loader, device, precision=precision)
     if labels.is_floating_point():  # regression or multi-label targets: the run's own loss, per target; no classes to count
         return {"valid_loss": (loss_fn(logits, labels) / max(1, count_targets(labels))).item()}
-    warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None)
+    warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
 # %% ../nbs/05_train.ipynb #b1622c25
