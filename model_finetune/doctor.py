@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from . import __version__
-from .assets import ASSETS, Asset, cache_dir
+from .assets import ASSETS, Asset, cache_dir, cache_problem
 
 # %% ../nbs/00a_doctor.ipynb #4d058c20
 def _row(name:str, # what was checked: 'torch', 'device', 'asset imdb'...
@@ -190,6 +190,8 @@ def asset_row(key:str, # a key of `ASSETS`
              ) -> dict:
     "A row for one asset: cached (and its size), or not, and how to get it."
     p, a = asset_path(key), ASSETS[key]
+    if p.exists() and (problem := cache_problem(p)):
+        return _row(f"asset {key}", f"cached, but {problem.replace('is ', '', 1)}", False, f"delete {p} and fetch it again")
     if p.exists(): return _row(f"asset {key}", f"cached, {disk_size(p) / 1e6:.1f} MB", True)
     cmd = f"python -c \"from model_finetune.assets import fetch; fetch('{key}')\""
     wheel = local_wheel(a)
