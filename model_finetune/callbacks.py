@@ -63,7 +63,8 @@ class BestModel(Callback):
     def on_train_begin(self, run:Run):
         if run is None or run.step == 0: self.best, self.best_step, self.state = math.inf, None, None  # a new run
         if run is not None and run.step == 0 and self.folder is not None and not self.overwrite and _holds_files(self.folder):
-            raise FileExistsError(f"{self.folder} is not empty (an earlier run's best model?): give BestModel another folder, or overwrite=True.")
+            raise FileExistsError(f"{self.folder} is not empty (an earlier run's best model, or an earlier fit's with this BestModel?): "
+                                  "give BestModel another folder, or overwrite=True.")
 
     def state_dict(self) -> dict: return {"watches": [self.metric, self.mode], "best": self.best, "best_step": self.best_step, "state": self.state}
     def load_state_dict(self, s:dict): _same_watch(self, s); self.best, self.best_step, self.state = s["best"], s["best_step"], s["state"]
@@ -95,7 +96,8 @@ class HistoryLogger(Callback):
 
     def on_train_begin(self, run:Run):  # a resumed run (step > 0) goes on writing its own history
         if run.step == 0 and not self.overwrite and any((self.folder / n).exists() for n in self.FILES):
-            raise FileExistsError(f"{self.folder} holds the history of an earlier run: give HistoryLogger another folder, or overwrite=True.")
+            raise FileExistsError(f"{self.folder} holds the history of an earlier run (or an earlier fit with this logger): give HistoryLogger "
+                                  "another folder, or overwrite=True.")
 
     def write(self, run:Run):
         run.sync(); h = run.history; self.folder.mkdir(parents=True, exist_ok=True)

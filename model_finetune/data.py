@@ -40,15 +40,15 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     text = df[text_column].reset_index(drop=True)
     bad = [i for i, t in enumerate(text) if not isinstance(t, str)]
     if bad: raise ValueError(f"{len(bad)} row(s) have a text that is {'missing (NaN)' if pd.isna(text[bad[0]]) else 'not a string'} "
-                             f"(first at row {bad[0] + 1} below the header: {text[bad[0]]!r}). Fill in or remove those rows.")
+                             f"(first at data row {bad[0] + 1}: {text[bad[0]]!r}). Fill in or remove those rows.")
     empty = np.flatnonzero(text.str.strip() == "")
-    if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at row {empty[0] + 1} below the header). Remove them.")
+    if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at data row {empty[0] + 1}). Remove them.")
     labels = df[label_column].reset_index(drop=True)
     missing = np.flatnonzero(labels.isna() | labels.map(lambda v: isinstance(v, str) and v.strip() in MISSING_LABELS))
     if len(missing):
         v = labels[missing[0]]
         hint = f" If '{v}' is one of your classes, rename it in the file: it is how exports write a missing value." if isinstance(v, str) and v.strip() else ""
-        raise ValueError(f"{len(missing)} row(s) have no label (first at row {missing[0] + 1} below the header: {v!r}). Label or remove them.{hint}")
+        raise ValueError(f"{len(missing)} row(s) have no label (first at data row {missing[0] + 1}: {v!r}). Label or remove them.{hint}")
 
 # %% ../nbs/03_data.ipynb #e4386134
 def _label_names(labels:pd.Series) -> list[str]:
@@ -76,7 +76,7 @@ def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.nda
         as_int = pd.to_numeric(labels, errors="coerce")
         if as_int.notna().all() and (as_int % 1 == 0).all(): ids = as_int.where(as_int.between(0, len(names) - 1))
     bad = np.flatnonzero(ids.isna())
-    if len(bad): raise ValueError(f"{len(bad)} row(s) have a label outside {names} (first at row {bad[0] + 1} below the header: {labels.tolist()[bad[0]]!r}). "
+    if len(bad): raise ValueError(f"{len(bad)} row(s) have a label outside {names} (first at data row {bad[0] + 1}: {labels.tolist()[bad[0]]!r}). "
                                   "Fix those labels, or give label_names that include them.")
     return ids.to_numpy(int), names
 

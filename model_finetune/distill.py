@@ -63,7 +63,7 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a tokenized split with `lab
                    ) -> Dataset:
     "A copy of `ds` whose `label` column holds the class id and the teacher's logits (see `pack_targets`)."
     name = next((c for c in ("label", "labels") if c in ds.column_names), None)
-    if name is None: raise ValueError(f"teacher_targets needs the split's class ids in a 'label' column; it has {ds.column_names}.")
+    if name is None: raise ValueError(f"teacher_targets needs the split's class ids in a 'label' (or 'labels') column; it has {ds.column_names}.")
     if device is not None: teacher.to(get_device(device))
     logits, labels = predict_logits(teacher, eval_loader(ds, tokenizer))
     return ds.remove_columns(name).add_column(name, pack_targets(labels, logits).tolist())

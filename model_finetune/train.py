@@ -13,6 +13,7 @@ __all__ = ['PRECISIONS', 'OOM_ADVICE', 'EVAL_OOM_ADVICE', 'get_device', 'seed_ev
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
 import math
+import numbers
 import os
 import time
 import warnings
@@ -327,7 +328,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
             if "labels" not in b: raise ValueError("predict_logits needs labels in every batch: tokenize a split that has a 'label' column.")
-            x = {k: v.to(device, non_blocking=cuda) for k, v in b.items() if k != "labels"}  # what train_step gives the model
+            x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
             with autocast(device, precision): out = model(**x)
             logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
@@ -375,7 +376,7 @@ class Callback:
 def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
     logits, labels = predict_logits(model, loader, device, precision=precision)
-    if labels.is_floating_point():  # regression or multi-label targets: the run's own loss, per target; no classes to count
+    if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits, labels) / max(1, count_targets(labels))).item()}
     warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
@@ -408,17 +409,23 @@ def fit(model, # a classifier (or any model) returning `.logits`
     except TypeError: raise ValueError("fit needs the number of batches in an epoch, and this training loader has no len(): give a DataLoader "
                                        "over a map-style dataset (make_loader), or give the iterable dataset a __len__.") from None
     if n_batches == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
+    eval_every = eval_every or None  # 0 too: after each epoch
     for name, v in (("epochs", epochs), ("accum_steps", accum_steps), ("log_every", log_every), ("max_steps", max_steps), ("eval_every", eval_every)):
-        if v is not None and (not isinstance(v, (int, np.integer)) or v < 1): raise ValueError(f"{name}={v!r}: give a whole number of at least 1.")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1):
+            raise ValueError(f"{name}={v!r}: give a whole number of at least 1{' (or None: after each epoch)' if name == 'eval_every' else ''}.")
+    epochs, accum_steps, log_every = int(epochs), int(accum_steps), int(log_every)  # 2.0 is 2
+    max_steps, eval_every = (None if v is None else int(v) for v in (max_steps, eval_every))
     if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
-    if isinstance(callbacks, Callback): callbacks = [callbacks]  # one callback, not in a list
+    if isinstance(callbacks, Callback) or any(hasattr(callbacks, h) for h in ("on_train_begin", "on_step_end", "on_eval_end", "on_train_end")):
+        callbacks = [callbacks]  # one callback, not in a list
     if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ValueError("fit steps its scheduler after every optimizer step, and ReduceLROnPlateau steps on a metric: give a schedule "
                          "of steps (the default linear warmup and decay, get_cosine_schedule_with_warmup, ...), or use EarlyStopping.")
     callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))  # stable: as listed within one order
     if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
-        warnings.warn(f"{' and '.join(watching)} watch evaluations, and there is no valid_loader: they will do nothing. Give fit a valid_loader.")
+        warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
+                      "they will do nothing. Give fit a valid_loader.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
@@ -483,6 +490,16 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         rng = torch.get_rng_state(); it = iter(train_loader); torch.set_rng_state(rng)  # iter() draws a worker seed: keep it out of the run's randomness
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
+        def evaluate():
+            nonlocal t0
+            run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
+            metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
+            try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
+            except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
+            run.history["evals"].append(metrics); run.model.train()
+            if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
+            _call(callbacks, "on_eval_end", run, metrics)
+            t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
             lr = run.opt.param_groups[0]["lr"]  # the rate this step uses (a GPU tensor for a capturable optimizer: copied, read back at the next sync)
             lr = lr.clone() if isinstance(lr, torch.Tensor) else lr
@@ -492,19 +509,13 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
             if run.step % log_every == 0 or run.step == run.total_steps: run.sync(); bar.set_postfix(loss=f"{run.history['loss'][-1]:.3f}")
             run.train_seconds = base + time.perf_counter() - t0; bar.update(1)  # exact at every sync, approximate between on a GPU
             end_of_epoch = run.batch >= len(train_loader)
-            if valid_loader is not None and ((run.step % eval_every == 0 if eval_every else end_of_epoch) or run.step == run.total_steps):
-                run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
-                metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
-                try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
-                except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
-                run.history["evals"].append(metrics); run.model.train()
-                if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
-                _call(callbacks, "on_eval_end", run, metrics)
-                t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
+            if valid_loader is not None and ((run.step % eval_every == 0 if eval_every else end_of_epoch) or run.step == run.total_steps): evaluate()
             _call(callbacks, "on_step_end", run)  # after the evaluation, so a checkpoint taken here includes it
         if run.step < run.total_steps and not run.stop and run.batch < len(train_loader):  # the loader ran out early: do not wait for more
             warnings.warn(f"The training loader gave {run.batch} batches in epoch {run.epoch + 1}, not the {len(train_loader)} its len() says: "
                           "the epoch ends there (the run still makes the steps its schedule counted from len()). Check the dataset's or sampler's length.")
             run.batch = len(train_loader)
+            if valid_loader is not None and not eval_every and run.step and not (run.history["evals"] and run.history["evals"][-1]["step"] == run.step):
+                evaluate()  # the evaluation of the epoch's end, which its last step could not know it was
         if run.batch >= len(train_loader): run.epoch += 1; run.batch = 0
     run.sync(); run.train_seconds = base + _synced_time(run.device) - t0

@@ -147,7 +147,7 @@ def test_model_dir_without_classifier(work):
 def test_unknown_label_at_evaluation(work):
     toy_frame().assign(label=["meh"] + toy_frame().label.tolist()[1:]).to_csv(work / "odd.csv", index=False)
     r = cli("evaluate", work / "out", "--dataset", work / "odd.csv")
-    assert r.returncode == 2 and "label outside ['negative', 'positive'] (first at row 1 below the header: 'meh')" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert r.returncode == 2 and "label outside ['negative', 'positive'] (first at data row 1: 'meh')" in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 
 def test_doctor_reports_torch_and_exits_by_its_problems():
