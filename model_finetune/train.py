@@ -484,22 +484,22 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
             and (gen is None or run.sampler_state is None):  # (a checkpoint without the generator's state cannot restore it)
         warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
                       "the interrupted run would have seen. Use make_loader(..., shuffle=True), or a sampler with its own generator, for an exact resume.")
+    def evaluate():
+        nonlocal t0
+        run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
+        metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
+        try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
+        except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
+        run.history["evals"].append(metrics); run.model.train()
+        if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
+        _call(callbacks, "on_eval_end", run, metrics)
+        t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
     while run.step < run.total_steps and not run.stop:
         if hasattr(batches, "set_epoch"): batches.set_epoch(run.epoch)
         if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
         rng = torch.get_rng_state(); it = iter(train_loader); torch.set_rng_state(rng)  # iter() draws a worker seed: keep it out of the run's randomness
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
-        def evaluate():
-            nonlocal t0
-            run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
-            metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
-            try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
-            except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
-            run.history["evals"].append(metrics); run.model.train()
-            if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
-            _call(callbacks, "on_eval_end", run, metrics)
-            t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
             lr = run.opt.param_groups[0]["lr"]  # the rate this step uses (a GPU tensor for a capturable optimizer: copied, read back at the next sync)
             lr = lr.clone() if isinstance(lr, torch.Tensor) else lr
