@@ -72,8 +72,6 @@ def tokenize(dsd:DatasetDict|Dataset, # splits (or one split) with a `text` colu
     n = max_length - len(pre) - len(post)
     if n < 1: raise ValueError(f"max_length={max_length} leaves no room for text: this tokenizer adds {len(pre) + len(post)} special "
                                f"tokens. Use max_length={len(pre) + len(post) + 1} or more (128 is usual).")
-    if (limit := getattr(tokenizer, "model_max_length", None)) and limit < 1_000_000 and max_length > limit:  # a huge value means "not set"
-        raise ValueError(f"max_length={max_length} is more than this tokenizer's model takes ({limit} tokens): use max_length={limit} or less.")
     def encode(batch):
         ids = [pre + truncate(x, n, strategy) + post for x in tokenizer(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]]
         return {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]}
