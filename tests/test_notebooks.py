@@ -87,6 +87,23 @@ def test_lessons_import_only_what_their_first_cell_installs():
     assert '"model-finetune[notebooks]"' in first
 
 
+@pytest.mark.parametrize("torch_version, needs", [("2.5.1+cu121", "2.6"), ("2.13.0", None)])
+def test_install_cells_name_an_old_torch(torch_version, needs, monkeypatch):
+    "In a fresh Jupyter, the install cell of every lesson and tutorial says that torch is too old, before pip refuses it without saying why."
+    import importlib.metadata, importlib.util, json
+    notebooks = sorted((ROOT / "nbs").glob("*.ipynb")) + sorted((ROOT / "nbs" / "tutorials").glob("*.ipynb"))
+    cells = {"".join(c["source"]) for nb in notebooks for c in json.loads(nb.read_text())["cells"] if "keep_torch" in "".join(c["source"])}
+    assert len(cells) == 2, len(cells)  # one for the lessons, one for the tutorials
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)  # nothing installed yet
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: torch_version)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, *a, **k: pytest.fail(f"pip ran: {cmd}") if needs else subprocess.CompletedProcess(cmd, 0))
+    for cell in cells:
+        code = "\n".join(line for line in cell.splitlines() if not line.startswith("import torch")).split("from model_finetune")[0]  # the install part
+        if needs:
+            with pytest.raises(RuntimeError, match=f"needs torch {needs} or later, and this Python has {torch_version.split('+')[0]}"): exec(code, {})
+        else: exec(code, {})
+
+
 def test_there_are_notebooks():
     assert {"index.ipynb", "00_assets.ipynb", "03_data.ipynb", "07_cli.ipynb"} <= set(NOTEBOOKS)
 
