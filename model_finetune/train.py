@@ -377,7 +377,7 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
     logits, labels = predict_logits(model, loader, device, precision=precision)
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
-        return {"valid_loss": (loss_fn(logits, labels) / max(1, count_targets(labels))).item()}
+        return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
     warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
