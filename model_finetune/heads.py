@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import (AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel,
+from transformers import (MODEL_MAPPING, AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel,
                           PretrainedConfig, PreTrainedModel)  # `PretrainedConfig`: its name in 4.x, an alias of `PreTrainedConfig` in 5.x
 from transformers.modeling_outputs import SequenceClassifierOutput
 
@@ -260,7 +260,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
     path, k = resolve_model(name), len(label_names)
     labels = dict(num_labels=k, id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
     if pooling is None:
-        try: model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True, **labels)
+        try: model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True, dtype=torch.float32, **labels)
         except RuntimeError as e:  # a fine-tuned classifier whose head has another number of classes
             if "ignore_mismatched_sizes" not in str(e) and "size mismatch" not in str(e): raise
             raise ValueError(f"{path} is already a classifier, with a head of another size than the {k} classes asked for. Start from "
@@ -280,15 +280,20 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
             warnings.warn(f"{path} has no pooler weights: transformers' head reads a pooler, which starts at random here and trains with "
                           "the head. pooling='mean' (or 'cls') needs none.")
         return model
-    config = PooledConfig(encoder_config=AutoConfig.from_pretrained(path), pooling=check_pooling(pooling), **labels)
-    fix = "Give the pretrained encoder's folder, or pooling=None."
-    try: model, info = PooledClassifier.from_pretrained(path, config=config, output_loading_info=True)
-    except ValueError as e:  # transformers 4.x stops here, on the `classifier.` weights of a fine-tuned classifier
-        if "corrupted" not in str(e): raise
-        raise ValueError(f"{path} is not a plain encoder checkpoint: it already has a classification head. {fix}") from e
+    pooling = check_pooling(pooling)
+    has_head = f"{path} is not a plain encoder checkpoint: it already has a classification head. Give the pretrained encoder's folder, or pooling=None."
+    if isinstance(encoder := AutoConfig.from_pretrained(path), PooledConfig): raise ValueError(has_head)
+    config = PooledConfig(encoder_config=encoder, pooling=pooling, **labels)
+    prefix = MODEL_MAPPING[type(encoder)].base_model_prefix if type(encoder) in MODEL_MAPPING else ""  # 'bert' for BERT
+    mapping = {rf"^{re.escape(prefix)}\.": "backbone."} if prefix else None  # Hub checkpoints name the encoder bert.encoder... (beside a pretraining head)
+    try: model, info = PooledClassifier.from_pretrained(path, config=config, output_loading_info=True, key_mapping=mapping, dtype=torch.float32)
+    except (ValueError, RuntimeError) as e:  # the head of a fine-tuned classifier: 'corrupted' (transformers 4.x), or another size
+        if not any(s in str(e) for s in ("corrupted", "size mismatch", "ignore_mismatched_sizes")): raise
+        raise ValueError(has_head) from e
+    if not any(key.startswith("classifier.") for key in info["missing_keys"]): raise ValueError(has_head)  # its head was loaded
     if missing := sorted(key for key in info["missing_keys"] if not key.startswith("classifier.")):
         raise ValueError(f"{path} is not a plain encoder checkpoint: {len(missing)} encoder weights were not found in it "
-                         f"(e.g. {missing[0]}). {fix}")
+                         f"(e.g. {missing[0]}). Give the pretrained encoder's folder, or pooling=None.")
     return model
 
 # %% ../nbs/04_heads.ipynb #0afcd5a5
@@ -300,7 +305,7 @@ def load_trained(path:str|Path, # a folder written by `model-finetune train` or 
         raise FileNotFoundError(f"No model folder at {path} (no config.json). Give the --output-dir of a `model-finetune train` run.")
     if not any(path.glob("*.safetensors")): raise ValueError(f"{path} has no *.safetensors weights: give a folder saved with save_pretrained.")
     tok = _checked_tokenizer(path)
-    model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True)
+    model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True, dtype=torch.float32)
     if info["missing_keys"]:  # weights transformers had to draw at random: the head of a model that was never fine-tuned
         raise ValueError(f"{path} holds a model without a classification head ({sorted(info['missing_keys'])[0]} is not in it). "
                          f"Fine-tune it first: model-finetune train --model {path} --dataset ... --output-dir DIR")
