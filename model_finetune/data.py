@@ -210,14 +210,14 @@ def get_dataset(name:str|Path, # 'rotten_tomatoes', 'tweets', 'imdb', or a path 
                 seed:int=0, # the split is a function of the seed
                 text_column:str="text", # for files: the text column
                 label_column:str="label", # for files: the label column
-                label_names:list[str]|None=None, # for files: class names in id order (default: sorted labels)
+                label_names:list[str]|None=None, # class names in id order (default: a built-in dataset's own, a file's sorted labels), e.g. a model's
                ) -> DatasetDict:
-    "A built-in dataset or a user's file as a stratified train/validation/test `DatasetDict`."
+    "A built-in dataset or a user's file as a stratified train/validation/test `DatasetDict`; labels are matched to `label_names` by name."
     if str(name) in DATASETS:
         key, reader, names = DATASETS[str(name)]
         with warnings.catch_warnings():  # the built-in readers knowingly drop their duplicates
             warnings.simplefilter("ignore")
-            return from_pandas(reader(fetch(key)), label_names=names, seed=seed)
+            return from_pandas(reader(fetch(key)), label_names=label_names or names, seed=seed)
     if not Path(name).expanduser().exists() and Path(name).suffix == "":
         raise ValueError(f"Unknown dataset '{name}'. Use one of {', '.join(DATASETS)}, or the path of a CSV/JSON file.")
     return from_pandas(read_file(name), text_column, label_column, label_names, seed)
