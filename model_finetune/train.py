@@ -36,16 +36,18 @@ from .optim import param_groups
 # %% ../nbs/05_train.ipynb #e6e3b5b7
 def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', 'cuda:1'...; default: $MODEL_FINETUNE_DEVICE, else the best available
               ) -> torch.device:
-    "The device to train on: the one asked for, else cuda, then mps, then cpu."
-    device = device or os.environ.get("MODEL_FINETUNE_DEVICE")
+    "The device to train on: the one asked for, else cuda, then mps, then cpu; a ValueError that says what to use if it cannot be."
+    asked, device = device, device or os.environ.get("MODEL_FINETUNE_DEVICE")
     if device is not None:
-        device = torch.device(device)
+        try: device = torch.device(device)
+        except RuntimeError: raise ValueError(f"Unknown device {device!r}{' (from $MODEL_FINETUNE_DEVICE)' if asked is None else ''}: "
+                                              "use 'cuda', 'cuda:1', 'mps' or 'cpu'.") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("CUDA was asked for but torch sees no GPU. In Colab: Runtime > Change runtime type > GPU; elsewhere check `nvidia-smi` and that torch is a CUDA build.")
+            raise ValueError("CUDA was asked for but torch sees no GPU. In Colab: Runtime > Change runtime type > GPU; elsewhere check `nvidia-smi` and that torch is a CUDA build.")
         if device.type == "cuda" and device.index is not None and device.index >= (n := torch.cuda.device_count()):
-            raise RuntimeError(f"{device} was asked for, and torch sees {n} GPU(s): use cuda:0{f' to cuda:{n - 1}' if n > 1 else ''}.")
+            raise ValueError(f"{device} was asked for, and torch sees {n} GPU(s): use cuda:0{f' to cuda:{n - 1}' if n > 1 else ''}.")
         if device.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise RuntimeError("MPS (an Apple GPU) was asked for, and torch cannot use it here: it needs Apple silicon, macOS 12.3 or later "
+            raise ValueError("MPS (an Apple GPU) was asked for, and torch cannot use it here: it needs Apple silicon, macOS 12.3 or later "
                                "and a torch built with MPS. Use device='cpu'.")
         return device
     if torch.cuda.is_available(): return torch.device("cuda")
