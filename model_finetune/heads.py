@@ -78,11 +78,13 @@ def tiny_backbone(path:str|Path, # folder to save into
 def block_name(name:str, # a parameter name, e.g. 'bert.encoder.layer.3.output.dense.weight'
                base:str|None=None, # the model's `base_model_prefix` ('bert'): no weight under it is head
               ) -> str:
-    "The block a parameter belongs to: 'embeddings', 'layer i', 'pooler', or 'head' (anything on top of the backbone)."
-    if m := re.search(r"(?:^|\.)(?:\w+_)?layers?\.(\d+)\.", name): return f"layer {m[1]}"  # also ALBERT's albert_layers.0
+    "The block a parameter belongs to: 'embeddings', 'layer i', 'decoder layer i', 'pooler', or 'head' (anything on top of the backbone)."
+    if m := re.search(r"(?:^|\.)(?:\w+_)?(?:h|layers?|blocks?)\.(\d+)\.", name):  # the first index: T5's block.3.layer.1 is layer 3
+        return f"decoder layer {m[1]}" if ".decoder." in "." + name[:m.start() + 1] else f"layer {m[1]}"  # also ALBERT's albert_layers.0
     if "embeddings" in name: return "embeddings"
     if "pooler" in name: return "pooler"
-    if base and re.match(rf"{re.escape(base)}\.(?:norm|final_norm|final_layer_norm|ln_f)\.", name): return "pooler"  # a decoder's final norm: on top
+    if base and re.match(rf"{re.escape(base)}\.(?:decoder\.)?(?:norm|final_norm|final_layer_norm|layer_norm|ln_f)\.", name):
+        return "pooler"  # a decoder's final norm: on top
     if base and name.startswith(base + "."): return "embeddings"  # the backbone's other weights: with the bottom block
     return "head"
 
@@ -91,12 +93,13 @@ def base_prefix(model:nn.Module) -> str|None:
     return getattr(model, "base_model_prefix", None) or None
 
 def _block_order(block:str) -> float:
-    "Sort key from the bottom (embeddings) to the top (head)."
+    "Sort key from the bottom (embeddings) to the top (head): an encoder-decoder's decoder layers above all its encoder layers."
     if block.startswith("layer "): return int(block.split()[1])
+    if block.startswith("decoder layer "): return 1e5 + int(block.split()[2])
     return {"embeddings": -1, "pooler": 1e6, "head": 1e6 + 1}[block]
 
 def blocks(model:nn.Module) -> list[str]:
-    "The model's blocks from the bottom to the top: embeddings, layer 0 ... layer L-1, pooler, head."
+    "The model's blocks from the bottom to the top: embeddings, layer 0 ... layer L-1 (then decoder layer 0 ...), pooler, head."
     return sorted({block_name(n, base_prefix(model)) for n, _ in model.named_parameters()}, key=_block_order)
 
 # %% ../nbs/04_heads.ipynb #1a5bba72
@@ -161,7 +164,8 @@ def classification_loss(logits:torch.Tensor, # (B, num_labels)
         bad = (labels >= k) | ((labels < 0) & (labels != -100))  # -100 is ignored, as in F.cross_entropy
         if bad.any(): raise ValueError(f"Label {labels[bad][0].item()} does not fit a head with num_labels={k} (class ids 0..{k - 1}). "
                                        "Build the head with one output per class in the data: load_classifier(model, label_names).")
-        return F.cross_entropy(logits.view(-1, k), labels.view(-1))
+        y = labels.view(-1)
+        return F.cross_entropy(logits.view(-1, k), y if y.is_floating_point() else y.long())  # int32 class ids too, as the rule above accepts
     if problem_type == "multi_label_classification":
         if labels.shape != logits.shape: raise ValueError(f"Multi-label targets need one column per output: labels {tuple(labels.shape)}, "
                                                           f"logits {tuple(logits.shape)}. Use num_labels = the number of labels in the data.")
@@ -202,6 +206,7 @@ class PooledClassifier(PreTrainedModel):
     "A pretrained encoder, a pooling, dropout and a new linear head; saved and reloaded with its pooling."
     config_class = PooledConfig
     base_model_prefix = "backbone"  # a plain encoder checkpoint loads into `self.backbone`
+    supports_gradient_checkpointing = True  # transformers switches it on in the encoder's layers; the head holds no activations worth it
 
     def __init__(self, config:PooledConfig):
         super().__init__(config)
@@ -252,6 +257,16 @@ def load_tokenizer(name:str|Path):
     "The tokenizer of a model alias, folder or Hub id."
     return _checked_tokenizer(resolve_model(name))
 
+def _pad_token_id(path:str|Path) -> int:
+    "The pad token id of the tokenizer at `path`, for a config that has none, or a clear error."
+    try: pad = AutoTokenizer.from_pretrained(path).pad_token_id
+    except (OSError, ValueError): pad = None  # no tokenizer there
+    if pad is None:
+        raise ValueError(f"{path} has no pad token in its config or its tokenizer, and its classification head needs one to find each text's "
+                         "last token in a padded batch. Set tokenizer.pad_token (e.g. tokenizer.pad_token = tokenizer.eos_token) and save the "
+                         "tokenizer with the model (tokenizer.save_pretrained(folder)).")
+    return pad
+
 def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                     label_names:list[str], # class names in id order
                     pooling:str|None=None, # None: transformers' own head; else one of `POOLINGS`, as a `PooledClassifier`
@@ -265,6 +280,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
             if "ignore_mismatched_sizes" not in str(e) and "size mismatch" not in str(e): raise
             raise ValueError(f"{path} is already a classifier, with a head of another size than the {k} classes asked for. Start from "
                              "the pretrained encoder it was fine-tuned from, or give data with its classes.") from None
+        if model.config.pad_token_id is None: model.config.pad_token_id = _pad_token_id(path)  # a decoder's (GPT-2, Llama) config often has none
         inside = lambda key: bool(base_prefix(model)) and key.startswith(base_prefix(model) + ".")  # a backbone weight
         if not any(not inside(key) for key in info["missing_keys"]):  # no head weight drawn anew: the folder's own head was loaded
             had = list(AutoConfig.from_pretrained(path).id2label.values())
