@@ -319,7 +319,8 @@ def load_trained(path:str|Path, # a folder written by `model-finetune train` or 
     path = Path(path).expanduser()
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"No model folder at {path} (no config.json). Give the --output-dir of a `model-finetune train` run.")
-    if not any(path.glob("*.safetensors")): raise ValueError(f"{path} has no *.safetensors weights: give a folder saved with save_pretrained.")
+    if not any(path.glob("*.safetensors")) and not any(path.glob("pytorch_model*.bin")):  # a .bin is read with weights_only=True
+        raise ValueError(f"{path} has no weights (model.safetensors, or an older pytorch_model.bin): give a folder saved with save_pretrained.")
     tok = _checked_tokenizer(path)
     model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True, dtype=torch.float32)
     if info["missing_keys"]:  # weights transformers had to draw at random: the head of a model that was never fine-tuned
