@@ -14,8 +14,8 @@ import hashlib
 import json
 import shutil
 import sys
-import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -70,22 +70,30 @@ def safe_output_dir(path:str|Path, overwrite:bool=False,
                    ) -> Path:
     "Check that `path` is a usable output folder (new, empty, or an earlier run with `overwrite`); return a new temporary sibling to write into."
     path = Path(path).expanduser().resolve()
-    if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} is a file. Choose another --output-dir.")
     for k in map(lambda k: Path(k).expanduser().resolve(), keep):
         if k == path or path in k.parents:
             raise FileExistsError(f"{path} holds {k}, which the run needs or runs in: writing the run there would delete it. Choose another --output-dir.")
-    if path.is_dir() and any(path.iterdir()):
-        if not overwrite: raise FileExistsError(f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it.")
-        if not (path / "metrics.json").exists():
-            raise FileExistsError(f"{path} is not the folder of an earlier run (no metrics.json), so --overwrite does not replace it. "
-                                  "Choose another --output-dir; nothing was deleted.")
+    if problem := _taken(path, overwrite): raise FileExistsError(f"{problem} Nothing was deleted.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()  # with the umask's permissions, as the finished folder should have
+    return tmp
 
-def commit_output(tmp:Path, path:str|Path) -> Path:
-    "Move the finished temporary folder `tmp` to `path`, replacing what was there."
+def _taken(path:Path, overwrite:bool) -> str|None:
+    "Why a run may not be written to `path` (None if it may): a file, a folder of other files, or an earlier run without `overwrite`."
+    if path.exists() and not path.is_dir(): return f"{path} is a file. Choose another --output-dir."
+    if not (path.is_dir() and any(path.iterdir())): return None
+    if not overwrite: return f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it."
+    if not (path / "metrics.json").exists():
+        return f"{path} is not the folder of an earlier run (no metrics.json), so --overwrite does not replace it. Choose another --output-dir."
+
+def commit_output(tmp:Path, path:str|Path, overwrite:bool=False) -> Path:
+    "Move the finished temporary folder `tmp` to `path`, replacing only an earlier run, with `overwrite`; checked again, as files may have come meanwhile."
     path = Path(path).expanduser().resolve()
-    if path.exists(): shutil.rmtree(path)
+    if problem := _taken(path, overwrite):  # something was put there during the run: keep it, and keep the run beside it
+        tmp.rename(kept := path.with_name(f"{path.name}-{time.strftime('%Y%m%d-%H%M%S')}-{tmp.name[-8:]}"))
+        raise FileExistsError(f"{path} changed while the run trained, so it was left as it is: {problem.split('. ')[0]}. The finished run is in {kept}.")
+    if path.is_dir(): shutil.rmtree(path)
     tmp.rename(path)
     return path
 
@@ -99,23 +107,41 @@ def _load_split(args, label_names=None, split="test"):
     dsd = get_dataset(args.dataset, args.seed, args.text_column, args.label_column, label_names)
     return datasets.concatenate_datasets(list(dsd.values())) if split == "all" else dsd[split]
 
-def _check_max_length(max_length:int, model, tok, flag:str="--max-length "):
-    "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run); `flag` names it in the message."
+def _model_limit(model, tok) -> int|None:
+    "The most tokens the model takes (its positions, its tokenizer's limit), or None if neither says."
     encoder = getattr(model.config, "encoder_config", model.config)  # a PooledClassifier keeps its encoder's config
     limits = [n for n in (getattr(tok, "model_max_length", None), getattr(encoder, "max_position_embeddings", None)) if n and n < 1_000_000]
-    if limits and max_length > min(limits):
-        raise ValueError(f"{flag}{max_length} is more than this model takes ({min(limits)} tokens): use {flag}{min(limits)} or less.")
+    return min(limits) if limits else None
+
+def _check_max_length(max_length:int, model, tok, flag:str="--max-length "):
+    "Refuse a --max-length beyond the model's positions (it would fail inside the model, mid-run); `flag` names it in the message."
+    if (limit := _model_limit(model, tok)) is not None and max_length > limit:
+        raise ValueError(f"{flag}{max_length} is more than this model takes ({limit} tokens): use {flag}{limit} or less.")
+
+def _default_max_length(model_dir, model, tok) -> int:
+    "The training run's --max-length; for a folder saved otherwise, 128 or the model's limit if that is less."
+    return _run_args(model_dir).get("max_length") or min(128, _model_limit(model, tok) or 128)
+
+def _file_sha256(path) -> str:
+    "The sha256 of a file, read in 1 MiB chunks."
+    h = hashlib.sha256()
+    with open(Path(path).expanduser(), "rb") as f:
+        while chunk := f.read(1 << 20): h.update(chunk)
+    return h.hexdigest()
 
 def train(args) -> dict:
     "Fine-tune `args.model` on `args.dataset`, evaluate on its test split, and save model, tokenizer and metrics."
     import torch, transformers  # the heavy libraries load once a command runs, not for --help (see `main`)
+    from matplotlib.figure import Figure
     from model_finetune.batching import make_loader, tokenize
     from model_finetune.data import get_dataset
     from model_finetune.evaluation import evaluate, plot_confusion_matrix
     from model_finetune.heads import load_classifier, load_tokenizer
     from model_finetune.train import eval_loader, fit, get_device
+    device = get_device()  # a $MODEL_FINETUNE_DEVICE that cannot be used fails before any work
     keep = [Path.cwd()] + [p for p in (Path(str(args.dataset)), Path(str(args.model))) if p.exists()]
-    tmp = safe_output_dir(args.output_dir, args.overwrite, keep)  # fail before any work
+    made = [p for p in Path(args.output_dir).expanduser().resolve().parents if not p.exists()]  # removed again if the run fails
+    tmp, done = safe_output_dir(args.output_dir, args.overwrite, keep), False  # fail before any work
     try:
         seed = 0 if args.seed is None else args.seed
         dsd = get_dataset(args.dataset, seed, args.text_column, args.label_column)
@@ -127,22 +153,27 @@ def train(args) -> dict:
         tds = tokenize(dsd, tok, args.max_length)
         eval_on = lambda split: eval_loader(tds[split], tok, 4 * args.batch_size)  # length-sorted: little padding
         hist = fit(model, make_loader(tds["train"], tok, args.batch_size, shuffle=True, seed=seed), eval_on("validation"),
-                   epochs=args.epochs, lr=args.lr)
+                   epochs=args.epochs, lr=args.lr, device=device)
         t0 = time.perf_counter()
         metrics = evaluate(model, eval_on("test"), names)
         metrics |= {"split": "test", "eval_seconds": time.perf_counter() - t0, "train_seconds": round(hist["evals"][-1]["train_seconds"], 2),
-                    "label_names": names, "n_train": len(dsd["train"]), "evals": hist["evals"], "device": str(get_device()),
+                    "label_names": names, "n_train": len(dsd["train"]), "evals": hist["evals"], "device": str(device),
                     "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()} | {"seed": seed}
-                            | ({"dataset": str(Path(str(args.dataset)).expanduser().resolve())} if str(args.dataset) not in BUILT_IN else {}),
+                            | ({"dataset": str(Path(str(args.dataset)).expanduser().resolve()), "dataset_sha256": _file_sha256(args.dataset)}
+                               if str(args.dataset) not in BUILT_IN else {}),
                     "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "history.json").write_text(json.dumps(hist))
-        plot_confusion_matrix(metrics["confusion_matrix"], names, f"{args.dataset} test: accuracy {metrics['accuracy']:.3f}").savefig(tmp / "confusion_matrix.png", dpi=120)
-        commit_output(tmp, args.output_dir)
+        fig = Figure(figsize=(1.2 * len(names) + 2, 1.2 * len(names) + 1.5))  # no pyplot: a notebook that runs the CLI keeps its plots
+        plot_confusion_matrix(metrics["confusion_matrix"], names, f"{args.dataset} test: accuracy {metrics['accuracy']:.3f}", ax=fig.subplots())
+        fig.savefig(tmp / "confusion_matrix.png", dpi=120)
+        done = commit_output(tmp, args.output_dir, args.overwrite)
         return metrics
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
+        for p in made if not done else []:  # parents made for a run that failed, innermost first, if still empty
+            if p.exists() and not any(p.iterdir()): p.rmdir()
 
 # %% ../nbs/07_cli.ipynb #8041a7e4
 def _run_args(model_dir) -> dict:
@@ -156,10 +187,11 @@ def predict(model_dir:str|Path, texts:list[str],
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     import torch
     from model_finetune.heads import load_trained
+    if isinstance(texts, str) or not texts: raise ValueError("Give a list of one or more texts (a single text too: [text]).")
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
-    max_length = max_length or _run_args(model_dir).get("max_length", 128); _check_max_length(max_length, model, tok)
+    max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
     with torch.inference_mode():
         probs = model(**tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")).logits.softmax(-1)
     p, ids = probs.max(-1)
@@ -172,6 +204,7 @@ def evaluate_dir(args) -> dict:
     from model_finetune.evaluation import evaluate
     from model_finetune.heads import load_trained
     from model_finetune.train import eval_loader, get_device
+    device = get_device()
     model, tok = load_trained(args.model_dir)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     trained = _run_args(args.model_dir)  # the training run's settings fill in what is not given
@@ -181,13 +214,22 @@ def evaluate_dir(args) -> dict:
     same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
     if same_file: args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
+    if same_file and args.seed is not None and args.seed != trained.get("seed", 0) and args.split != "all":
+        warnings.warn(f"--seed {args.seed} splits {args.dataset} otherwise than the training run (seed {trained.get('seed', 0)}): "
+                      "this split holds rows the model trained on. Leave --seed out.")
     if args.seed is None: args.seed = trained.get("seed", 0)
-    if args.max_length is None: args.max_length = trained.get("max_length", 128)
+    if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
     _check_max_length(args.max_length, model, tok)
     split = args.split or ("test" if str(args.dataset) in BUILT_IN or same_file else "all")  # the rows it trained on are not a test
-    ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
+    if same_file and split != "all" and trained.get("dataset_sha256") not in (None, _file_sha256(args.dataset)):
+        warnings.warn(f"{args.dataset} changed since the model was trained on it, so its {split} split is drawn anew and may hold rows the "
+                      "model trained on. Evaluate on a separate file (the default split for it is 'all'), or train again.")
+    try: ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
+    except ValueError as e:
+        if "have a label outside" not in str(e): raise
+        raise ValueError(f"{e} Here the label names are the model's classes: evaluate it on data labelled with them.") from None
     where = str(args.dataset) if str(args.dataset) in BUILT_IN else str(Path(str(args.dataset)).expanduser().resolve())
-    metrics = evaluate(model.to(get_device()), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
+    metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
     out = Path(args.model_dir, f"eval-{Path(where).stem}-{split}.json")
     if out.exists() and json.loads(out.read_text()).get("dataset") != where:  # another file of that name: keep its results
         out = out.with_name(f"eval-{Path(where).stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}-{split}.json")
@@ -202,15 +244,16 @@ def _report(m:dict) -> str:
     lines = [f"accuracy {m['accuracy']:.4f}   macro-F1 {m['macro_f1']:.4f}   ({m['n']} examples)"]
     lines += [f"  {n:>12}: precision {c['precision']:.3f}  recall {c['recall']:.3f}  f1 {c['f1']:.3f}  (n={c['support']})"
               for n, c in m["per_class"].items()]
+    if absent := [n for n, c in m["per_class"].items() if c["support"] == 0]:
+        lines.append(f"  ({', '.join(absent)}: not in this data; macro-F1 counts {'its' if len(absent) == 1 else 'their'} F1 of 0)")
     return "\n".join(lines)
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `model-finetune` command."
     args = build_parser().parse_args(argv)  # first: --help and a mistyped flag answer before torch, transformers and datasets load
-    import datasets, matplotlib
+    import datasets
     from tqdm.auto import tqdm
     from transformers.utils import logging as hf_logging
-    matplotlib.use("Agg")
     hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar(); datasets.disable_progress_bars()
     with warnings.catch_warnings():  # a warning is one line, named like the errors (not Python's file:line and source)
         warnings.showwarning = lambda message, *_, **__: tqdm.write(f"model-finetune {args.command}: warning: {message}", file=sys.stderr)
@@ -221,7 +264,7 @@ def _run(args) -> int:
     try:
         if args.command == "train":
             m = train(args)
-            print(f"test {_report(m)}\ntrain time {m['train_seconds']:.1f}s on {m['device']}; saved to {Path(args.output_dir).resolve()}")
+            print(f"test {_report(m)}\ntrain time {m['train_seconds']:.1f}s on {m['device']}; saved to {Path(args.output_dir).expanduser().resolve()}")
         elif args.command == "doctor":
             return 1 if problems(doctor()) else 0
         elif args.command == "predict":
