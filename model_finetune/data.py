@@ -129,6 +129,10 @@ def from_pandas(df:pd.DataFrame, # one row per example
     except ValueError as e:
         raise ValueError(f"Cannot make stratified splits of {len(df)} examples over {len(names)} classes ({e}). "
                          "Give more examples of each class.") from None
+    for name, ix in (("validation", valid), ("test", test)):  # a class too rare for a split: its F1 there is 0, which says nothing
+        if absent := [names[c] for c in np.flatnonzero((np.bincount(y[ix], minlength=len(names)) == 0) & (np.bincount(y, minlength=len(names)) > 0))]:
+            warnings.warn(f"The {name} split has no example of {absent}: too few of them for valid_size={valid_size}, test_size={test_size}. "
+                          "Its scores will not measure them; give more examples of them, or larger splits.")
     split = lambda ix: _to_dataset(df["text"].iloc[np.sort(ix)], y[np.sort(ix)], names)
     return DatasetDict(train=split(train), validation=split(valid), test=split(test))
 
