@@ -183,6 +183,7 @@ def _run_args(model_dir) -> dict:
 
 def predict(model_dir:str|Path, texts:list[str],
             max_length:int|None=None, # default: the training run's, else 128
+            batch_size:int=64, # texts per forward pass: a long list is not padded into one huge batch
            ) -> list[tuple[str, float]]:
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     import torch
@@ -193,7 +194,8 @@ def predict(model_dir:str|Path, texts:list[str],
     model, tok = load_trained(model_dir)
     max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
     with torch.inference_mode():
-        probs = model(**tok(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")).logits.softmax(-1)
+        probs = torch.cat([model(**tok(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"))
+                           .logits.softmax(-1) for i in range(0, len(texts), batch_size)])
     p, ids = probs.max(-1)
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
 
