@@ -42,7 +42,7 @@ def problems(rows:list[dict]) -> list[dict]:
     return [r for r in rows if r["ok"] is False]
 
 # %% ../nbs/00a_doctor.ipynb #6a285c04
-MINIMUMS = {"python": "3.10", "torch": "2.6", "transformers": "4.46", "tokenizers": "0.20", "datasets": "3.0"}
+MINIMUMS = {"python": "3.10", "torch": "2.6", "transformers": "4.56", "tokenizers": "0.20", "datasets": "3.0"}
 OPTIONAL = {"peft": "optional: only the LoRA lesson (09_lora) compares with it; `pip install peft` to run that check"}
 
 def parse_version(v:str) -> tuple[int, int, int]:
@@ -106,7 +106,7 @@ def device_checks() -> list[dict]:
             _row("cpu threads", f"{torch.get_num_threads()} used by torch, {os.cpu_count()} CPUs")]
     env = os.environ.get("MODEL_FINETUNE_DEVICE")
     try: dev = get_device()
-    except RuntimeError as e: return rows + [_row("device", f"{env} (from $MODEL_FINETUNE_DEVICE)", False, str(e))]
+    except ValueError as e: return rows + [_row("device", f"{env} (from $MODEL_FINETUNE_DEVICE)", False, str(e))]
     note = "" if dev.type != "cpu" else "training runs on the CPU: fine for the tests and small runs, slow for the full datasets"
     return rows + [_row("device", f"{dev} ({'from $MODEL_FINETUNE_DEVICE' if env else WHY.get(dev.type, dev.type)})", None, note)]
 
