@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import (MODEL_MAPPING, AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel,
+from transformers import (AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel,
                           PretrainedConfig, PreTrainedModel)  # `PretrainedConfig`: its name in 4.x, an alias of `PreTrainedConfig` in 5.x
 from transformers.modeling_outputs import SequenceClassifierOutput
 
@@ -280,7 +280,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
             if "ignore_mismatched_sizes" not in str(e) and "size mismatch" not in str(e): raise
             raise ValueError(f"{path} is already a classifier, with a head of another size than the {k} classes asked for. Start from "
                              "the pretrained encoder it was fine-tuned from, or give data with its classes.") from None
-        if model.config.pad_token_id is None: model.config.pad_token_id = _pad_token_id(path)  # a decoder's (GPT-2, Llama) config often has none
+        if hasattr(model.config, "pad_token_id") and model.config.pad_token_id is None: model.config.pad_token_id = _pad_token_id(path)  # a decoder's (GPT-2, Llama) config often has none
         inside = lambda key: bool(base_prefix(model)) and key.startswith(base_prefix(model) + ".")  # a backbone weight
         if not any(not inside(key) for key in info["missing_keys"]):  # no head weight drawn anew: the folder's own head was loaded
             had = list(AutoConfig.from_pretrained(path).id2label.values())
@@ -300,8 +300,10 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
     has_head = f"{path} is not a plain encoder checkpoint: it already has a classification head. Give the pretrained encoder's folder, or pooling=None."
     if isinstance(encoder := AutoConfig.from_pretrained(path), PooledConfig): raise ValueError(has_head)
     config = PooledConfig(encoder_config=encoder, pooling=pooling, **labels)
-    prefix = MODEL_MAPPING[type(encoder)].base_model_prefix if type(encoder) in MODEL_MAPPING else ""  # 'bert' for BERT
-    mapping = {rf"^{re.escape(prefix)}\.": "backbone."} if prefix else None  # Hub checkpoints name the encoder bert.encoder... (beside a pretraining head)
+    with torch.device("meta"): base = AutoModel.from_config(encoder)  # its weights' names, without memory
+    prefix = base.base_model_prefix  # 'bert': Hub checkpoints name the encoder bert.encoder... (beside a pretraining head)
+    own = not prefix or any(k.startswith(prefix + ".") for k in base.state_dict())  # DPR's own weights start with it: no renaming
+    mapping = None if own else {rf"^{re.escape(prefix)}\.": "backbone."}
     try: model, info = PooledClassifier.from_pretrained(path, config=config, output_loading_info=True, key_mapping=mapping, dtype=torch.float32)
     except (ValueError, RuntimeError) as e:  # the head of a fine-tuned classifier: 'corrupted' (transformers 4.x), or another size
         if not any(s in str(e) for s in ("corrupted", "size mismatch", "ignore_mismatched_sizes")): raise
