@@ -145,6 +145,7 @@ def train(args) -> dict:
     try:
         seed = 0 if args.seed is None else args.seed
         dsd = get_dataset(args.dataset, seed, args.text_column, args.label_column)
+        sha = None if str(args.dataset) in BUILT_IN else _file_sha256(args.dataset)  # the file as read, for evaluate to compare
         names = dsd["train"].features["label"].names
         if args.max_train_samples is not None: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
         transformers.set_seed(seed)
@@ -159,7 +160,7 @@ def train(args) -> dict:
         metrics |= {"split": "test", "eval_seconds": time.perf_counter() - t0, "train_seconds": round(hist["evals"][-1]["train_seconds"], 2),
                     "label_names": names, "n_train": len(dsd["train"]), "evals": hist["evals"], "device": str(device),
                     "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()} | {"seed": seed}
-                            | ({"dataset": str(Path(str(args.dataset)).expanduser().resolve()), "dataset_sha256": _file_sha256(args.dataset)}
+                            | ({"dataset": str(Path(str(args.dataset)).expanduser().resolve()), "dataset_sha256": sha}
                                if str(args.dataset) not in BUILT_IN else {}),
                     "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
@@ -178,17 +179,18 @@ def train(args) -> dict:
 # %% ../nbs/07_cli.ipynb #8041a7e4
 def _run_args(model_dir) -> dict:
     "The arguments of the `train` run that wrote `model_dir` (empty for a folder saved otherwise)."
-    run = Path(model_dir, "metrics.json")
+    run = Path(model_dir).expanduser() / "metrics.json"
     return json.loads(run.read_text()).get("args", {}) if run.exists() else {}
 
 def predict(model_dir:str|Path, texts:list[str],
-            max_length:int|None=None, # default: the training run's, else 128
+            max_length:int|None=None, # default: the training run's, else 128 (or the model's limit, if less)
             batch_size:int=64, # texts per forward pass: a long list is not padded into one huge batch
            ) -> list[tuple[str, float]]:
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     import torch
     from model_finetune.heads import load_trained
     if isinstance(texts, str) or not texts: raise ValueError("Give a list of one or more texts (a single text too: [text]).")
+    if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: give a whole number of at least 1.")
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
@@ -203,6 +205,7 @@ def evaluate_dir(args) -> dict:
     "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder (with a hash of the path if another file of that name has one)."
     import datasets
     from model_finetune.batching import tokenize
+    from model_finetune.data import DATASETS
     from model_finetune.evaluation import evaluate
     from model_finetune.heads import load_trained
     from model_finetune.train import eval_loader, get_device
@@ -213,6 +216,7 @@ def evaluate_dir(args) -> dict:
     if args.dataset is None:
         if "dataset" not in trained: raise ValueError(f"{args.model_dir} has no metrics.json naming its dataset: give --dataset.")
         args.dataset = trained["dataset"]
+    builtin = str(args.dataset) in BUILT_IN
     same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
     if same_file: args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
@@ -222,17 +226,22 @@ def evaluate_dir(args) -> dict:
     if args.seed is None: args.seed = trained.get("seed", 0)
     if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
     _check_max_length(args.max_length, model, tok)
-    split = args.split or ("test" if str(args.dataset) in BUILT_IN or same_file else "all")  # the rows it trained on are not a test
-    if same_file and split != "all" and trained.get("dataset_sha256") not in (None, _file_sha256(args.dataset)):
+    split = args.split or ("test" if builtin or same_file else "all")  # the rows it trained on are not a test
+    if not builtin and same_file and split != "all" and (sha := trained.get("dataset_sha256")) and sha != _file_sha256(args.dataset):
         warnings.warn(f"{args.dataset} changed since the model was trained on it, so its {split} split is drawn anew and may hold rows the "
                       "model trained on. Evaluate on a separate file (the default split for it is 'all'), or train again.")
-    try: ds = tokenize(datasets.DatasetDict(x=_load_split(args, names, split)), tok, args.max_length)["x"]
+    label_names, own = names, DATASETS[str(args.dataset)][2] if builtin else None
+    if builtin and not set(own) & set(names) and len(own) == len(names):  # LABEL_0 and LABEL_1, NEGATIVE and POSITIVE...: by id, said
+        warnings.warn(f"The model's classes {names} share no name with {args.dataset}'s {own}, so they are matched by id: "
+                      + ", ".join(f"{a}={b}" for a, b in zip(own, names)) + ". Check that this is the model's order.")
+        label_names = None  # the dataset's own names, in id order
+    try: ds = tokenize(datasets.DatasetDict(x=_load_split(args, label_names, split)), tok, args.max_length)["x"]
     except ValueError as e:
         if "have a label outside" not in str(e): raise
         raise ValueError(f"{e} Here the label names are the model's classes: evaluate it on data labelled with them.") from None
     where = str(args.dataset) if str(args.dataset) in BUILT_IN else str(Path(str(args.dataset)).expanduser().resolve())
     metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
-    out = Path(args.model_dir, f"eval-{Path(where).stem}-{split}.json")
+    out = Path(args.model_dir).expanduser() / f"eval-{Path(where).stem}-{split}.json"
     if out.exists() and json.loads(out.read_text()).get("dataset") != where:  # another file of that name: keep its results
         out = out.with_name(f"eval-{Path(where).stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}-{split}.json")
     out.write_text(json.dumps(metrics, indent=2))
