@@ -23,6 +23,12 @@ from .train import Callback, Run, count_targets, get_device, make_optimizer, sum
 # %% ../nbs/05a_callbacks.ipynb #02c13218
 def _holds_files(folder) -> bool: return Path(folder).is_dir() and any(Path(folder).iterdir())
 
+def _direction(metric:str, mode:str|None) -> str:
+    "`mode` if given, else the direction `metric`'s name implies: 'min' for a loss, 'max' for anything else."
+    if mode is None: return "min" if "loss" in metric else "max"
+    if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max', or leave it out ('min' for a metric named *loss*, else 'max').")
+    return mode
+
 def _same_watch(cb, s:dict):
     "Refuse the saved state of a callback that watched another metric or direction (two of a kind listed in another order)."
     if s.get("watches", [cb.metric, cb.mode]) != [cb.metric, cb.mode]:
@@ -31,8 +37,10 @@ def _same_watch(cb, s:dict):
 
 class EarlyStopping(Callback):
     "Stop training when `metric` has not improved by `min_delta` for `patience` evaluations."
-    def __init__(self, metric:str="valid_loss", mode:str="min", patience:int=3, min_delta:float=0.0):
-        if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
+    def __init__(self, metric:str="valid_loss",
+                 mode:str|None=None, # 'min' or 'max'; None: 'min' if 'loss' is in `metric`, else 'max'
+                 patience:int=3, min_delta:float=0.0):
+        mode = _direction(metric, mode)
         if patience < 1: raise ValueError(f"patience={patience}: allow at least one evaluation without improvement (patience=1).")
         self.metric, self.mode, self.sign, self.patience, self.min_delta = metric, mode, 1 if mode == "min" else -1, patience, min_delta
         self.on_train_begin(None)
@@ -52,12 +60,16 @@ class EarlyStopping(Callback):
 
 # %% ../nbs/05a_callbacks.ipynb #3d5d649d
 class BestModel(Callback):
-    "Keep the weights of the best evaluation (in memory, and in `folder` if given); restore them at the end."
-    def __init__(self, metric:str="valid_accuracy", mode:str="max", folder:str|Path|None=None, restore:bool=True,
-                 overwrite:bool=False): # True: a new run may replace what `folder` holds
-        if mode not in ("min", "max"): raise ValueError(f"mode='{mode}': use 'min' or 'max'.")
+    "Keep the weights of the best evaluation (in memory, and in `folder` with `tokenizer` if given); restore them at the end."
+    def __init__(self, metric:str="valid_accuracy",
+                 mode:str|None=None, # 'min' or 'max'; None: 'min' if 'loss' is in `metric`, else 'max'
+                 folder:str|Path|None=None, restore:bool=True,
+                 overwrite:bool=False, # True: a new run may replace what `folder` holds
+                 tokenizer=None): # saved in `folder` with each best model, so that `load_trained(folder)` opens it
+        mode = _direction(metric, mode)
+        if tokenizer is not None and folder is None: raise ValueError("tokenizer= is saved with the model in folder=: give BestModel a folder too.")
         self.metric, self.mode, self.sign, self.folder, self.restore = metric, mode, -1 if mode == "max" else 1, folder, restore
-        self.overwrite = overwrite
+        self.overwrite, self.tokenizer = overwrite, tokenizer
         self.on_train_begin(None)
 
     def on_train_begin(self, run:Run):
@@ -75,7 +87,9 @@ class BestModel(Callback):
         if not math.isfinite(v) or v >= self.best: return  # a NaN is never the best (and would make any later value look better)
         self.best, self.best_step = v, run.step
         self.state = {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()}
-        if self.folder is not None: run.model.save_pretrained(self.folder)
+        if self.folder is not None:
+            run.model.save_pretrained(self.folder)
+            if self.tokenizer is not None: self.tokenizer.save_pretrained(self.folder)  # a folder load_trained opens
 
     def on_train_end(self, run:Run):
         if self.restore and self.state is not None: run.model.load_state_dict(self.state)
