@@ -12,6 +12,7 @@ __all__ = ['MISSING_LABELS', 'TOY_TEXTS', 'DATASETS', 'to_dataset', 'normalized_
 # %% ../nbs/03_data.ipynb #3e293948
 import csv
 import re
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -62,16 +63,18 @@ def _label_names(labels:pd.Series) -> list[str]:
     try: return sorted(vals, key=int)
     except ValueError: return sorted(vals)
 
+def _tidy_label(v):
+    "A label without surrounding spaces, and an integer written as a float (1.0 or '1.0', as exports write it) as that integer."
+    if isinstance(v, str):
+        v = v.strip()  # "positive " is "positive"
+        return v[:v.index(".")] if re.fullmatch(r"-?\d+\.0*", v) else v
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
     "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are those names, or ids if no label is one."
-    labels = labels.reset_index(drop=True)
-    if labels.dtype == object or pd.api.types.is_string_dtype(labels):
-        labels = labels.map(lambda v: v.strip() if isinstance(v, str) else v)  # "positive " is "positive"
-        if labels.map(lambda v: isinstance(v, str) and re.fullmatch(r"-?\d+\.0*", v) is not None).all():
-            labels = labels.str.replace(r"\.0*$", "", regex=True)  # "1.0" (an export's float) is "1"
-    if pd.api.types.is_float_dtype(labels) and (labels % 1 == 0).all(): labels = labels.astype(int)  # 1.0 -> 1
+    labels = labels.reset_index(drop=True).map(_tidy_label)  # each label on its own: "1" and "1.0" are one class
     names = [str(n).strip() for n in label_names] if label_names is not None else _label_names(labels)  # as the labels
-    ids = labels.astype(str).map({n: i for i, n in enumerate(names)})
+    ids = labels.astype(str).map({str(_tidy_label(n)): i for i, n in enumerate(names)})  # the name "1.0" matches the label 1
     if label_names is not None and ids.isna().all():  # no label is a name: integers (or their strings) are ids 0..k-1
         as_int = pd.to_numeric(labels, errors="coerce")
         if as_int.notna().all() and (as_int % 1 == 0).all(): ids = as_int.where(as_int.between(0, len(names) - 1))
@@ -94,11 +97,19 @@ def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label"
 
 # %% ../nbs/03_data.ipynb #9a1afe59
 _LINK_OR_MENTION = re.compile(r"\b(?:https?://|www\.)\S+|(?<![\w])@\w+", re.IGNORECASE)
-_NON_WORD = re.compile(r"[\W_]+")
+
+class _Separators(dict):
+    "For `str.translate`: a separator character (punctuation, space, control, or a symbol other than `So`) -> ' '."
+    def __missing__(self, c:int):  # filled in as characters are met, so no table of all of Unicode is built
+        cat = unicodedata.category(chr(c))
+        self[c] = " " if cat[0] in "PZ" or cat in ("Cc", "Cf", "Cs", "Sm", "Sc", "Sk") or (cat == "So" and c <= 0xFF) else c  # © ® °: not emoji
+        return self[c]
+_SEPARATORS = _Separators()
 
 def normalized_key(text:str) -> str:
-    "Equal for texts that differ only in case, punctuation, spacing, HTML-tag brackets, links or @mentions."
-    return _NON_WORD.sub(" ", _LINK_OR_MENTION.sub(" ", text.lower())).strip()
+    "Equal for texts that differ only in Unicode form (NFKC), case, punctuation, spacing, HTML-tag brackets, links or @mentions."
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_LINK_OR_MENTION.sub(" ", text).translate(_SEPARATORS).split())
 
 # %% ../nbs/03_data.ipynb #5564bf07
 def from_pandas(df:pd.DataFrame, # one row per example
@@ -118,9 +129,15 @@ def from_pandas(df:pd.DataFrame, # one row per example
     df = pd.DataFrame({"text": df[text_column].str.strip().to_numpy(), "y": y})
     n = len(df)
     keys = df["text"].map(normalized_key)
-    keys = keys.where(keys != "", df["text"])  # texts with no letters or digits are compared as they are
+    keys = keys.where(keys != "", df["text"])  # texts with no letters, digits or emoji are compared as they are
+    mixed = df[df["y"].groupby(keys).transform("nunique") > 1]  # rows whose group of copies has two or more labels
     df = df[~keys.duplicated()].reset_index(drop=True)  # no text, or near-copy of it, in two splits
     if len(df) < n: warnings.warn(f"Dropped {n - len(df)} duplicate or near-duplicate text(s) so that no text is in two splits.")
+    if len(mixed):
+        ex = mixed[keys[mixed.index] == keys[mixed.index[0]]]  # the first group with two or more labels
+        warnings.warn(f"{keys[mixed.index].nunique()} group(s) of duplicate or near-duplicate texts ({len(mixed)} rows) have different labels, "
+                      f"e.g. {ex['text'].iloc[0]!r} is labelled {[names[i] for i in pd.unique(ex['y'])]}. Each group keeps its first row "
+                      f"and that row's label ({names[ex['y'].iloc[0]]!r} here). Check those labels in the data, or remove the rows you doubt.")
     y = df["y"].to_numpy()
     idx = np.arange(len(df))
     try:
