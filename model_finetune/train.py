@@ -284,6 +284,7 @@ class EvalBatches:
         self.starts = np.cumsum(self.lengths) - self.lengths
         name = next((c for c in ("labels", "label") if c in table.column_names), None)
         self.labels = None if name is None else self._labels(table.column(name).combine_chunks(), len(ds), name)
+        self.label_names = getattr(ds.features.get(name), "names", None) if name else None  # the data's classes in id order, for evaluate
         self.pad_id, self.left = tokenizer.pad_token_id or 0, getattr(tokenizer, "padding_side", "right") == "left"
         self.pad_type = getattr(tokenizer, "pad_token_type_id", 0)
         self.multiple, self.batch_size = pad_to_multiple_of or 1, batch_size
@@ -384,6 +385,23 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
 # %% ../nbs/05_train.ipynb #b1622c25
+def _longest(loader) -> int|None:
+    "The most tokens of one example in a loader, when it can say without iterating: an `eval_loader`, or a DataLoader over a tokenized Dataset."
+    if isinstance(loader, EvalBatches): return int(loader.lengths.max())
+    ds = getattr(loader, "dataset", None)
+    if not (hasattr(ds, "with_format") and "input_ids" in getattr(ds, "column_names", [])): return None
+    return pc.max(pc.list_value_length(ds.with_format("arrow")[:].column("input_ids"))).as_py()
+
+def _check_positions(model, loaders:dict):
+    "Refuse data longer than the model's absolute position embeddings before training: it would fail at its first long batch, inside the model."
+    cfg = getattr(model, "config", None); cfg = getattr(cfg, "encoder_config", cfg)  # a PooledClassifier keeps its encoder's config
+    limit = getattr(cfg, "max_position_embeddings", None)
+    if not limit or getattr(cfg, "position_embedding_type", "absolute") != "absolute" or not getattr(cfg, "position_biased_input", True): return
+    for name, loader in loaders.items():
+        if loader is not None and (n := _longest(loader)) is not None and n > limit:
+            raise ValueError(f"The {name} data holds examples of {n} tokens, and this model takes at most {limit}: "
+                             f"tokenize with max_length={limit} or less (batching.tokenize(ds, tokenizer, max_length)).")
+
 def fit(model, # a classifier (or any model) returning `.logits`
         train_loader, # batches with input_ids, attention_mask, labels
         valid_loader=None, # evaluated every `eval_every` steps, or after each epoch
@@ -428,6 +446,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
+    _check_positions(model, {"training": train_loader, "validation": valid_loader})
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
