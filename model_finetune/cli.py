@@ -239,6 +239,7 @@ def evaluate_dir(args) -> dict:
     except ValueError as e:
         if "have a label outside" not in str(e): raise
         raise ValueError(f"{e} Here the label names are the model's classes: evaluate it on data labelled with them.") from None
+    if label_names is None: ds = ds.cast_column("label", datasets.ClassLabel(names=names))  # matched by id: the same ids, the model's names
     where = str(args.dataset) if str(args.dataset) in BUILT_IN else str(Path(str(args.dataset)).expanduser().resolve())
     metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
     out = Path(args.model_dir).expanduser() / f"eval-{Path(where).stem}-{split}.json"

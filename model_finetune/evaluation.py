@@ -78,12 +78,24 @@ def classification_metrics(y_true, # true class ids
             "confusion_matrix": confusion_matrix(y_true, y_pred, k).tolist()}
 
 # %% ../nbs/06_evaluation.ipynb #6e6e5cdc
+def _check_label_names(model, loader, label_names:list[str]):
+    "Refuse class names other than the model's, or than those the data's ids were encoded with: ids would be scored under other names."
+    ours, have = list(label_names), list(getattr(getattr(model, "config", None), "id2label", {}).values())
+    if have and have != [f"LABEL_{i}" for i in range(len(have))] and have != ours:  # (LABEL_i: a model saved without names)
+        raise ValueError(f"label_names {ours} are not the model's classes {have} (in id order): give evaluate the model's classes.")
+    feature = getattr(getattr(loader, "dataset", None), "features", {}).get("label")  # a DataLoader over a Dataset
+    data = getattr(loader, "label_names", None) or getattr(feature, "names", None)  # an eval_loader knows its data's
+    if data is not None and list(data) != ours:
+        raise ValueError(f"The data's class ids stand for {list(data)}, not {ours}: they would be scored under other names. Encode the data "
+                         "with the model's classes: to_dataset(df, ..., label_names=...) or get_dataset(..., label_names=...).")
+
 def evaluate(model, # a classifier
              loader, # batches with labels
              label_names:list[str], # class names in id order
              device=None, # default: the model's device
             ) -> dict:
     "Metrics of `model` on the examples of `loader`, plus its mean cross-entropy loss."
+    _check_label_names(model, loader, label_names)
     logits, labels = predict_logits(model, loader, device)
     out = classification_metrics(labels.numpy(), logits.argmax(-1).numpy(), label_names)
     return {"loss": F.cross_entropy(logits, labels).item(), **out}
@@ -191,7 +203,8 @@ def fit_temperature(logits, # (n, k) validation logits
                     labels, # (n,) validation class ids
                    ) -> float:
     "The temperature T > 0 minimising the NLL of softmax(logits / T), by L-BFGS on log T."
-    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels).long()  # (int32 ids too)
+    z = torch.as_tensor(logits, dtype=torch.float64).clone()  # a copy: predict_logits gives inference tensors, which autograd refuses
+    y = torch.as_tensor(labels).long().clone()  # (int32 ids too)
     zy = z.gather(1, y[:, None]).squeeze(1)
     if (z.amax(1) <= zy).all(): raise ValueError("Every validation example is classified correctly, so the loss keeps falling as T -> 0 "
                                                  "and there is no best temperature. Use a larger validation split, or keep T = 1.")
