@@ -80,14 +80,17 @@ def classification_metrics(y_true, # true class ids
 # %% ../nbs/06_evaluation.ipynb #6e6e5cdc
 def _check_label_names(model, loader, label_names:list[str]):
     "Refuse class names other than the model's, or than those the data's ids were encoded with: ids would be scored under other names."
-    ours, have = list(label_names), list(getattr(getattr(model, "config", None), "id2label", {}).values())
-    if have and have != [f"LABEL_{i}" for i in range(len(have))] and have != ours:  # (LABEL_i: a model saved without names)
+    same = lambda a, b: [str(n).strip().casefold() for n in a] == [str(n).strip().casefold() for n in b]  # 'NEGATIVE' is 'negative'
+    ours, id2label = list(label_names), getattr(getattr(model, "config", None), "id2label", None) or {}
+    have = [id2label[i] for i in sorted(id2label, key=int)]  # in id order, whatever the order of config.json's keys
+    if have and have != [f"LABEL_{i}" for i in range(len(have))] and not same(have, ours):  # (LABEL_i: a model saved without names)
         raise ValueError(f"label_names {ours} are not the model's classes {have} (in id order): give evaluate the model's classes.")
     feature = getattr(getattr(loader, "dataset", None), "features", {}).get("label")  # a DataLoader over a Dataset
     data = getattr(loader, "label_names", None) or getattr(feature, "names", None)  # an eval_loader knows its data's
-    if data is not None and list(data) != ours:
+    if data is not None and not same(data, ours):
         raise ValueError(f"The data's class ids stand for {list(data)}, not {ours}: they would be scored under other names. Encode the data "
-                         "with the model's classes: to_dataset(df, ..., label_names=...) or get_dataset(..., label_names=...).")
+                         "with the model's classes (to_dataset(df, ..., label_names=...)), or, if its ids are the model's, rename its classes: "
+                         "ds.cast_column('label', datasets.ClassLabel(names=...)).")
 
 def evaluate(model, # a classifier
              loader, # batches with labels
