@@ -387,16 +387,23 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
 # %% ../nbs/05_train.ipynb #b1622c25
 def _longest(loader) -> int|None:
     "The most tokens of one example in a loader, when it can say without iterating: an `eval_loader`, or a DataLoader over a tokenized Dataset."
-    if isinstance(loader, EvalBatches): return int(loader.lengths.max())
-    ds = getattr(loader, "dataset", None)
-    if not (hasattr(ds, "with_format") and "input_ids" in getattr(ds, "column_names", [])): return None
-    return pc.max(pc.list_value_length(ds.with_format("arrow")[:].column("input_ids"))).as_py()
+    if isinstance(loader, EvalBatches): n, multiple = int(loader.lengths.max()), loader.multiple
+    else:
+        ds = getattr(loader, "dataset", None)
+        if not (hasattr(ds, "with_format") and "input_ids" in getattr(ds, "column_names", [])): return None
+        n = pc.max(pc.list_value_length(ds.with_format("arrow")[:].column("input_ids"))).as_py()
+        collate = getattr(loader, "collate_fn", None)  # make_loader's PadCollator, or DataCollatorWithPadding
+        multiple = getattr(collate, "multiple", None) or getattr(collate, "pad_to_multiple_of", None) or 1
+    return -(-n // multiple) * multiple  # as padded
 
 def _check_positions(model, loaders:dict):
     "Refuse data longer than the model's absolute position embeddings before training: it would fail at its first long batch, inside the model."
     cfg = getattr(model, "config", None); cfg = getattr(cfg, "encoder_config", cfg)  # a PooledClassifier keeps its encoder's config
     limit = getattr(cfg, "max_position_embeddings", None)
     if not limit or getattr(cfg, "position_embedding_type", "absolute") != "absolute" or not getattr(cfg, "position_biased_input", True): return
+    if any(getattr(cfg, a, None) for a in ("rope_theta", "rope_scaling", "rope_parameters")): return  # rotary: no table of positions
+    table = getattr(getattr(getattr(model, "base_model", None), "embeddings", None), "position_embeddings", None)
+    if getattr(table, "padding_idx", None) is not None: limit -= table.padding_idx + 1  # RoBERTa's positions start after its pad id: 512 of 514
     for name, loader in loaders.items():
         if loader is not None and (n := _longest(loader)) is not None and n > limit:
             raise ValueError(f"The {name} data holds examples of {n} tokens, and this model takes at most {limit}: "
