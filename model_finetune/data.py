@@ -99,10 +99,11 @@ def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label"
 _LINK_OR_MENTION = re.compile(r"\b(?:https?://|www\.)\S+|(?<![\w])@\w+", re.IGNORECASE)
 
 class _Separators(dict):
-    "For `str.translate`: a separator character (punctuation, space, control, or a symbol other than `So`) -> ' '."
+    "For `str.translate`: a letter, digit, combining mark or emoji -> itself; an emoji's joiner or style selector, a soft hyphen -> dropped; else ' '."
     def __missing__(self, c:int):  # filled in as characters are met, so no table of all of Unicode is built
-        cat = unicodedata.category(chr(c))
-        self[c] = " " if cat[0] in "PZ" or cat in ("Cc", "Cf", "Cs", "Sm", "Sc", "Sk") or (cat == "So" and c <= 0xFF) else c  # © ® °: not emoji
+        cat, emoji = unicodedata.category(chr(c)), c >= 0x1F000 or 0x2600 <= c <= 0x27BF  # pictographs, and ☺ ★ ♥ ✓
+        if c in (0x200D, 0x00AD) or 0xFE00 <= c <= 0xFE0F: self[c] = None  # '❤️' is '❤', and a ZWJ family is one sequence
+        else: self[c] = c if cat[0] in "LNM" or (cat == "So" and emoji) else " "  # © ® ° ■ ™: separators
         return self[c]
 _SEPARATORS = _Separators()
 
