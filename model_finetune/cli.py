@@ -19,7 +19,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from .assets import AssetError
+from .assets import AssetError, sha256sum
 from .doctor import doctor, problems
 
 # %% ../nbs/07_cli.ipynb #d47d3fed
@@ -122,13 +122,6 @@ def _default_max_length(model_dir, model, tok) -> int:
     "The training run's --max-length; for a folder saved otherwise, 128 or the model's limit if that is less."
     return _run_args(model_dir).get("max_length") or min(128, _model_limit(model, tok) or 128)
 
-def _file_sha256(path) -> str:
-    "The sha256 of a file, read in 1 MiB chunks."
-    h = hashlib.sha256()
-    with open(Path(path).expanduser(), "rb") as f:
-        while chunk := f.read(1 << 20): h.update(chunk)
-    return h.hexdigest()
-
 def train(args) -> dict:
     "Fine-tune `args.model` on `args.dataset`, evaluate on its test split, and save model, tokenizer and metrics."
     import torch, transformers  # the heavy libraries load once a command runs, not for --help (see `main`)
@@ -145,7 +138,7 @@ def train(args) -> dict:
     try:
         seed = 0 if args.seed is None else args.seed
         dsd = get_dataset(args.dataset, seed, args.text_column, args.label_column)
-        sha = None if str(args.dataset) in BUILT_IN else _file_sha256(args.dataset)  # the file as read, for evaluate to compare
+        sha = None if str(args.dataset) in BUILT_IN else sha256sum(Path(args.dataset).expanduser())  # the file as read, for evaluate to compare
         names = dsd["train"].features["label"].names
         if args.max_train_samples is not None: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
         transformers.set_seed(seed)
@@ -227,7 +220,7 @@ def evaluate_dir(args) -> dict:
     if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
     _check_max_length(args.max_length, model, tok)
     split = args.split or ("test" if builtin or same_file else "all")  # the rows it trained on are not a test
-    if not builtin and same_file and split != "all" and (sha := trained.get("dataset_sha256")) and sha != _file_sha256(args.dataset):
+    if not builtin and same_file and split != "all" and (sha := trained.get("dataset_sha256")) and sha != sha256sum(Path(args.dataset).expanduser()):
         warnings.warn(f"{args.dataset} changed since the model was trained on it, so its {split} split is drawn anew and may hold rows the "
                       "model trained on. Evaluate on a separate file (the default split for it is 'all'), or train again.")
     label_names, own = names, DATASETS[str(args.dataset)][2] if builtin else None
