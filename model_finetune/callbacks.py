@@ -8,6 +8,7 @@ Docs: https://model-finetune.github.io/model-finetune/callbacks.html.md"""
 __all__ = ['LOWER_BETTER', 'HIGHER_BETTER', 'EarlyStopping', 'BestModel', 'HistoryLogger', 'LivePlot', 'overfit_one_batch']
 
 # %% ../nbs/05a_callbacks.ipynb #e0edc6fd
+import contextlib
 import csv
 import io
 import json
@@ -121,14 +122,18 @@ class HistoryLogger(Callback):
             raise FileExistsError(f"{self.folder} holds the history of an earlier run (or an earlier fit with this logger): give HistoryLogger "
                                   "another folder, or overwrite=True.")
 
-    def write(self, run:Run):
-        run.sync(); h = run.history; self.folder.mkdir(parents=True, exist_ok=True)
+    def write(self, run:Run, sync:bool=True):
+        if sync: run.sync()  # the steps not yet read back from the device
+        h = run.history; self.folder.mkdir(parents=True, exist_ok=True)
         _write(self.folder / "history.json", json.dumps(h))
         _write(self.folder / "steps.csv", _csv([dict(step=s, loss=l, lr=lr, grad_norm=g) for s, l, lr, g in zip(h["step"], h["loss"], h["lr"], h["grad_norm"])]))
         _write(self.folder / "evals.csv", _csv(h["evals"]))
 
     def on_eval_end(self, run:Run, metrics:dict): self.write(run)
     def on_train_end(self, run:Run): self.write(run)
+    def on_train_interrupt(self, run:Run):  # the steps since the last evaluation too, as far as they can be read back
+        with contextlib.suppress(Exception): run.sync()  # (a non-finite loss, the error that stopped the run, stays out)
+        self.write(run, sync=False)
 
 # %% ../nbs/05a_callbacks.ipynb #f34c810f
 class LivePlot(Callback):

@@ -374,6 +374,7 @@ class Callback:
     def on_step_end(self, run:Run): pass
     def on_eval_end(self, run:Run, metrics:dict): pass
     def on_train_end(self, run:Run): pass
+    def on_train_interrupt(self, run:Run): pass  # an error or an interrupt (Ctrl-C, a notebook's stop button) ended the run
 
 # %% ../nbs/05_train.ipynb #05012639
 def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
@@ -423,7 +424,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         accum_steps:int=1, # micro-batches per optimizer step
         max_grad_norm:float|None=None, # clip the gradient norm (1.0 is the usual value)
         eval_every:int|None=None, # evaluate every this many steps; default: after each epoch
-        callbacks:tuple=(), # objects with on_train_begin/on_step_end/on_eval_end/on_train_end
+        callbacks:tuple=(), # objects with on_train_begin/on_step_end/on_eval_end/on_train_end (and on_train_interrupt)
         optimizer=None, # default: `make_optimizer(model, lr, weight_decay)`
         scheduler=None, # default: linear warmup and decay
         loss_fn=sum_cross_entropy, # summed loss of (logits, labels)
@@ -477,7 +478,10 @@ def fit(model, # a classifier (or any model) returning `.logits`
     bar = tqdm(total=total, initial=run.step, desc="training", disable=not progress)
     try:
         with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn)
-    except torch.OutOfMemoryError as e: raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
+    except BaseException as e:  # an error or an interrupt: the callbacks keep what they have (a HistoryLogger writes its steps)
+        _call(callbacks, "on_train_interrupt", run)
+        if isinstance(e, torch.OutOfMemoryError): raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
+        raise
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
     if graphs: run.history["graphs"] = len(step_fn.graphs)  # batch shapes recorded
