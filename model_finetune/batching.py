@@ -10,6 +10,7 @@ __all__ = ['SPECIAL_TOKENS', 'STRATEGIES', 'tiny_tokenizer', 'truncate', 'specia
 
 # %% ../nbs/03b_batching.ipynb #6609b11b
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,9 @@ def tokenize(dsd:DatasetDict|Dataset, # splits (or one split) with a `text` colu
     n = max_length - len(pre) - len(post)
     if n < 1: raise ValueError(f"max_length={max_length} leaves no room for text: this tokenizer adds {len(pre) + len(post)} special "
                                f"tokens. Use max_length={len(pre) + len(post) + 1} or more (128 is usual).")
+    if max_length > (limit := getattr(tokenizer, "model_max_length", None) or max_length) and limit < 1_000_000:  # (unset: a huge number)
+        warnings.warn(f"max_length={max_length} is more than this tokenizer's model_max_length ({limit}): the model may not take texts this "
+                      f"long, and fit refuses those beyond its positions. Use max_length={limit} or less.")
     def encode(batch):
         ids = [pre + truncate(x, n, strategy) + post for x in tokenizer(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]]
         return {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]}
