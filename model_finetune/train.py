@@ -323,23 +323,23 @@ def eval_loader(ds, # a tokenized split
     return EvalBatches(ds, tokenizer, batch_size, pad_to_multiple_of, grow)
 
 @torch.inference_mode()
-def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32") -> tuple[torch.Tensor, torch.Tensor]:
-    "Logits `(N, C)` and labels `(N,)` of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
+def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32") -> tuple[torch.Tensor, torch.Tensor|None]:
+    "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     device = torch.device(device or next(model.parameters()).device)
     model.eval(); logits, labels, cuda = [], [], device.type == "cuda"  # elsewhere (MPS) a copy back may not wait
     with fast_attention(device):
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
-            if "labels" not in b: raise ValueError("predict_logits needs labels in every batch: tokenize a split that has a 'label' column.")
+            if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
             x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
             with autocast(device, precision): out = model(**x)
-            logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels.append(b["labels"])  # the host does not wait here
+            logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
-    logits, labels = torch.cat(logits), torch.cat(labels)
+    logits, labels = torch.cat(logits), torch.cat(labels) if labels else None
     order = getattr(loader, "order", None)
     if order is not None:  # back to the dataset's order (of the examples seen)
         back = torch.as_tensor(np.argsort(order[:len(logits)]))
-        logits, labels = logits[back], labels[back]
+        logits, labels = logits[back], labels if labels is None else labels[back]
     return logits, labels
 
 # %% ../nbs/05_train.ipynb #661fe5cb
@@ -380,6 +380,7 @@ class Callback:
 def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
     logits, labels = predict_logits(model, loader, device, precision=precision)
+    if labels is None: raise ValueError("The validation data has no labels: give fit a split with a 'label' column as valid_loader.")
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
     warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
@@ -398,10 +399,11 @@ def _longest(loader) -> int|None:
     return -(-n // multiple) * multiple  # as padded
 
 def _check_positions(model, loaders:dict):
-    "Refuse data longer than the model's absolute position embeddings before training: it would fail at its first long batch, inside the model."
+    "Refuse data longer than the model's position embeddings (absolute or relative) before training: it would fail at its first long batch, inside the model."
     cfg = getattr(model, "config", None); cfg = getattr(cfg, "encoder_config", cfg)  # a PooledClassifier keeps its encoder's config
     limit = getattr(cfg, "max_position_embeddings", None)
-    if not limit or getattr(cfg, "position_embedding_type", "absolute") != "absolute" or not getattr(cfg, "position_biased_input", True): return
+    kind = getattr(cfg, "position_embedding_type", "absolute")  # relative_key(_query): 2·limit - 1 distances, so the same limit (BERT in transformers 4)
+    if not limit or kind not in ("absolute", "relative_key", "relative_key_query") or not getattr(cfg, "position_biased_input", True): return
     if any(getattr(cfg, a, None) for a in ("rope_theta", "rope_scaling", "rope_parameters")): return  # rotary: no table of positions
     table = getattr(getattr(getattr(model, "base_model", None), "embeddings", None), "position_embeddings", None)
     if getattr(table, "padding_idx", None) is not None: limit -= table.padding_idx + 1  # RoBERTa's positions start after its pad id: 512 of 514
