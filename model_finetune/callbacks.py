@@ -40,8 +40,13 @@ def _direction(metric:str, mode:str|None) -> str:
 
 def _same_watch(cb, s:dict):
     "Refuse the saved state of a callback that watched another metric or direction (two of a kind listed in another order)."
-    if s.get("watches", [cb.metric, cb.mode]) != [cb.metric, cb.mode]:
-        raise ValueError(f"The checkpoint's {type(cb).__name__} watched {s['watches'][0]} ({s['watches'][1]}), this one watches "
+    (metric, mode), name = s.get("watches", [cb.metric, cb.mode]), type(cb).__name__
+    if metric == cb.metric and mode != cb.mode:  # the same metric, read the other way
+        raise ValueError(f"The checkpoint's {name} read {metric} with mode='{mode}', this one with mode='{cb.mode}': give mode='{mode}' "
+                         "to resume that run as it was (checkpoints written before modes were read from metric names took every metric "
+                         "for a loss), or start a new run.")
+    if metric != cb.metric:
+        raise ValueError(f"The checkpoint's {name} watched {metric} ({mode}), this one watches "
                          f"{cb.metric} ({cb.mode}): list the callbacks in the order of the run that wrote the checkpoint.")
 
 class EarlyStopping(Callback):
