@@ -106,10 +106,11 @@ class _Separators(dict):
         else: self[c] = c if cat[0] in "LNM" or (cat == "So" and emoji) else " "  # © ® ° ■ ™: separators
         return self[c]
 _SEPARATORS = _Separators()
+_SPELLED_SIGNS = {0x2122: " ", 0x2120: " "}  # ™ and ℠, which NFKC would spell as letters glued to the word ('film™' -> 'filmtm')
 
 def normalized_key(text:str) -> str:
     "Equal for texts that differ only in Unicode form (NFKC), case, punctuation, spacing, HTML-tag brackets, links or @mentions."
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", text.translate(_SPELLED_SIGNS)).casefold()
     return " ".join(_LINK_OR_MENTION.sub(" ", text).translate(_SEPARATORS).split())
 
 # %% ../nbs/03_data.ipynb #5564bf07
