@@ -9,6 +9,7 @@ __all__ = ['OPS', 'augment_ids', 'AugmentCollator']
 
 # %% ../nbs/03c_augment.ipynb #432bde39
 import numpy as np
+from torch.utils.data import get_worker_info
 from transformers import DataCollatorWithPadding
 
 # %% ../nbs/03c_augment.ipynb #13648ec5
@@ -16,7 +17,7 @@ OPS = ("mask", "delete", "swap")
 
 def augment_ids(ids:list[int], # one example's token ids, special tokens included
                 op:str, # 'mask', 'delete' or 'swap'
-                p:float, # mask, delete: each token's probability; swap: round(p * n) swaps of two tokens
+                p:float, # mask, delete: each token's probability; swap: round(p * n) swaps of two tokens (none if p * n <= 0.5)
                 rng:np.random.Generator, # the only source of randomness
                 mask_id:int, # the tokenizer's `[MASK]` id
                 special:set[int], # ids never touched (e.g. `tokenizer.all_special_ids`)
@@ -48,11 +49,14 @@ class AugmentCollator:
         if not 0 <= p <= 1: raise ValueError(f"p={p} is not a probability: use a share between 0 and 1, e.g. 0.1.")
         # one text per example: its token_type_ids are all 0, dropped here (the model's default) as deletion changes the length
         if "mask" in ops and tokenizer.mask_token_id is None: raise ValueError("This tokenizer has no mask token: use ops without 'mask'.")
-        self.ops, self.p, self.rng = tuple(ops), p, np.random.default_rng(seed)
+        self.ops, self.p, self.seed, self.rng = tuple(ops), p, seed, np.random.default_rng(seed)
+        self.worker_seed = None  # the DataLoader worker seed `rng` comes from; None in the main process
         self.mask_id, self.special = tokenizer.mask_token_id, set(tokenizer.all_special_ids)
         self.pad = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
     def __call__(self, features:list[dict]) -> dict:
+        w = get_worker_info()  # a worker's copy of `rng` restarts every epoch: reseed from its seed, new every epoch
+        if w is not None and w.seed != self.worker_seed: self.rng, self.worker_seed = np.random.default_rng([self.seed, w.seed]), w.seed
         out = []
         for f in features:
             if any(int(t) for t in f.get("token_type_ids", ())): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
