@@ -9,6 +9,7 @@ __all__ = ['student_from_teacher', 'pack_targets', 'distill_loss', 'teacher_targ
 
 # %% ../nbs/10_distill.ipynb #2ab17337
 import copy
+import warnings
 
 import torch
 from datasets import Dataset
@@ -47,8 +48,9 @@ def pack_targets(labels, # (N,) class ids
 def distill_loss(alpha:float=0.5, # weight of the hard-label cross-entropy; 1 - alpha goes to the teacher
                  temperature:float=2.0, # softens both distributions in the KL term
                 ):
-    "A summed loss for `fit` over packed targets: α·CE(labels) + (1 − α)·T²·KL(teacher ‖ student) per example."
-    if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}.")
+    "A summed loss for `fit` over packed targets: α·CE(labels) + (1 − α)·T²·KL(teacher ‖ student) per example (the KL alone without a label)."
+    if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}: 1 trains on the labels alone, 0 on the teacher alone.")
+    if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
     def loss_fn(logits, targets):  # (B, C), (B, 1 + C)
         if targets.ndim != 2 or targets.shape[1] != logits.shape[1] + 1:
             raise ValueError(f"distill_loss needs targets of shape (batch, 1 + {logits.shape[1]}): the class id and the teacher's logits, "
@@ -58,12 +60,47 @@ def distill_loss(alpha:float=0.5, # weight of the hard-label cross-entropy; 1 - 
     return loss_fn
 
 # %% ../nbs/10_distill.ipynb #78c89564
-def teacher_targets(teacher:nn.Module, ds:Dataset, # a tokenized split with `label`
+def _check_classes(teacher_names:list[str], k:int|None, # the teacher's class names in id order, and its number of classes
+                   names:list[str]|None, labels:torch.Tensor|None): # the split's class names and class ids (None: none known)
+    "Refuse a teacher whose classes are not the split's: each example would be taught another class's logits."
+    fold = lambda xs: [str(x).strip().casefold() for x in xs]  # 'NEGATIVE' is 'negative'
+    if labels is not None and (labels.dtype != torch.long or labels.ndim != 1):
+        raise ValueError(f"teacher_targets needs one class id per example, and the split's labels are {labels.dtype} of shape {tuple(labels.shape)}.")
+    if names and teacher_names != [f"LABEL_{i}" for i in range(len(teacher_names))] and fold(teacher_names) != fold(names):  # (LABEL_i: saved without names)
+        raise ValueError(f"The teacher's classes are {teacher_names} (in id order) and the split's ids stand for {list(names)}. Encode the data with "
+                         f"the teacher's classes (data.to_dataset(df, ..., label_names={teacher_names})), or, if its ids already mean them, "
+                         f"name them so: ds.cast_column('label', datasets.ClassLabel(names={teacher_names})).")
+    ids = None if labels is None else labels[labels != -100]  # -100: an example without a label
+    n = len(names) if names else None if ids is None or not len(ids) else int(ids.max()) + 1  # the split's classes, or those its ids reach
+    if k and n and (n != k if names else n > k):
+        raise ValueError(f"The teacher has {k} classes and the split's ids stand for {n}: distil with a teacher of the split's classes, "
+                         "or encode the split with the teacher's (data.to_dataset(df, ..., label_names=...)).")
+
+# %% ../nbs/10_distill.ipynb #c0292890
+def _check_vocab(teacher:nn.Module, tokenizer, max_id:int): # the split's largest token id
+    "Refuse token ids the teacher has no embedding for; warn when the tokenizer is smaller than the teacher's table."
+    try: n = teacher.get_input_embeddings().num_embeddings
+    except (AttributeError, NotImplementedError): return  # not a transformers model: nothing to compare with
+    fix = "Tokenize the texts with the teacher's tokenizer (batching.tokenize(dsd, heads.load_tokenizer(teacher_path))) and pass it here."
+    if max_id >= n or len(tokenizer) > n:
+        raise ValueError(f"The split holds token ids up to {max_id} and the tokenizer {len(tokenizer)} tokens, but the teacher embeds {n}: "
+                         f"they are another model's tokens. {fix}")
+    if len(tokenizer) < n:
+        warnings.warn(f"The tokenizer has {len(tokenizer)} tokens and the teacher's embedding table {n} rows: fine if the checkpoint pads its "
+                      f"table, but if the split was tokenized for another model (a student's vocabulary), the teacher reads other words. {fix}")
+
+# %% ../nbs/10_distill.ipynb #7b3e39c2
+def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the teacher's tokenizer, with or without `label`
                     tokenizer, device=None, # default: where the teacher is
                    ) -> Dataset:
-    "A copy of `ds` whose `label` column holds the class id and the teacher's logits (see `pack_targets`)."
-    name = next((c for c in ("label", "labels") if c in ds.column_names), None)
-    if name is None: raise ValueError(f"teacher_targets needs the split's class ids in a 'label' (or 'labels') column; it has {ds.column_names}.")
+    "A copy of `ds` whose `label` column holds the class id (-100 without one) and the teacher's logits (see `pack_targets`)."
+    name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
+    loader, id2label = eval_loader(ds, tokenizer), getattr(getattr(teacher, "config", None), "id2label", None) or {}
+    teacher_names = [str(id2label[i]) for i in sorted(id2label, key=int)]  # in id order, whatever the order of the keys
+    _check_classes(teacher_names, len(teacher_names), loader.label_names, loader.labels)  # before the teacher's long run
+    _check_vocab(teacher, tokenizer, int(loader.ids.max()))
     if device is not None: teacher.to(get_device(device))
-    logits, labels = predict_logits(teacher, eval_loader(ds, tokenizer))
-    return ds.remove_columns(name).add_column(name, pack_targets(labels, logits).tolist())
+    logits, labels = predict_logits(teacher, loader)
+    _check_classes(teacher_names, logits.shape[1], loader.label_names, labels)  # the head's width, whatever its config says
+    labels = torch.full((len(logits),), -100) if labels is None else labels
+    return (ds.remove_columns(name) if name in ds.column_names else ds).add_column(name, pack_targets(labels, logits).tolist())
