@@ -43,8 +43,9 @@ def normalize_unicode(text:str, form:str="NFKC") -> str:
 
 # %% ../nbs/03a_cleaning.ipynb #e44057bd
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\w)@\w+")  # not after a letter or digit (any alphabet's): not an e-mail address
-_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")  # not in C#, not in &#39;
+_MENTION = re.compile(r"(?<!\w)@\w+|@\w+(?!\w|\.\w)")  # after a letter, only if no dot follows: not jo@mail.com
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")  # a # that starts a word, not in &#39;
+_GLUED_HASHTAG = re.compile(r"(?<=\w)#(?=\w)")  # a # glued to the word before: äóì#DeflateGate, bag#delayed
 
 def replace_urls(text:str, token:str="http") -> str:
     "Replace each URL (`http://...`, `https://...`, `www....`) by `token`."
@@ -55,8 +56,8 @@ def replace_mentions(text:str, token:str="@user") -> str:
     return _MENTION.sub(token, text)
 
 def replace_hashtags(text:str) -> str:
-    "Keep the word of each #hashtag, without the `#`."
-    return _HASHTAG.sub(r"\1", text)
+    "Keep the word of each #hashtag, without the `#` (a space where it is glued to the word before)."
+    return _GLUED_HASHTAG.sub(" ", _HASHTAG.sub(r"\1", text))
 
 # %% ../nbs/03a_cleaning.ipynb #fbf1f144
 def normalize_whitespace(text:str) -> str:
@@ -68,6 +69,11 @@ CLEANERS = {f.__name__: f for f in (strip_html, fix_mojibake, normalize_unicode,
                                     replace_mentions, replace_hashtags, normalize_whitespace)}
 DEFAULT_RULES = tuple(CLEANERS)  # the order in which `clean` applies them
 
+def _need_str(text, what:str="text") -> str:
+    "`text` itself if it is a str, else a TypeError that says what to do (pandas marks a missing text as float NaN)."
+    if isinstance(text, str): return text
+    raise TypeError(f"{what} is {type(text).__name__} ({text!r}), not str: fill or drop missing texts (NaN, None) first; decode bytes.")
+
 def _rule(rule:str|Callable) -> Callable:
     "The function of a rule name from `CLEANERS`, or the function itself."
     if callable(rule): return rule
@@ -78,13 +84,14 @@ def _rule(rule:str|Callable) -> Callable:
 def clean(text:str, rules:Iterable=DEFAULT_RULES, # names from `CLEANERS` or `str -> str` functions, applied in order
          ) -> str:
     "Apply the cleaning `rules` to `text` one after the other."
+    text = _need_str(text)
     for r in rules: text = _rule(r)(text)
     return text
 
 def count_changes(texts:Iterable[str], rules:Iterable=DEFAULT_RULES, # applied in order, as in `clean`
                  ) -> dict:
     "How many texts each rule changes, each rule applied to the output of the rules before it."
-    texts, out = list(texts), {}
+    texts, out = [_need_str(t, f"text {i}") for i, t in enumerate(texts)], {}
     for r in rules:
         new = [_rule(r)(t) for t in texts]
         name = key = getattr(r, "__name__", r)
