@@ -11,6 +11,8 @@ __all__ = ['lr_range_test', 'suggest_lr', 'plot_lr_range', 'grid_search', 'sampl
 import copy
 import itertools
 import math
+import numbers
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .callbacks import _direction
 from .train import get_device, make_optimizer, sum_cross_entropy, train_step
 
 # %% ../nbs/12_tuning.ipynb #7c2cfaaf
@@ -70,39 +73,70 @@ def plot_lr_range(result:dict, ax=None, title:str="learning-rate range test"):
     return ax
 
 # %% ../nbs/12_tuning.ipynb #c8ad364f
+def _run_trials(trial, settings:list[dict], desc:str, progress:bool) -> pd.DataFrame:
+    "A row per settings: the trial's metrics and `error` None, or, for a trial that raised, NaN metrics and the error."
+    rows = []
+    for s in tqdm(settings, disable=not progress, desc=desc):
+        try: rows.append({**s, **trial(**s), "error": None})
+        except Exception as e:  # a NaN loss, out of memory...: keep the finished trials (Ctrl-C is no Exception: it stops the search)
+            rows.append({**s, "error": f"{type(e).__name__}: {e}"})
+            warnings.warn(f"The trial with {s} failed ({rows[-1]['error']}): its row has NaN metrics; the search goes on.")
+    df = pd.DataFrame(rows)
+    return df.reindex(columns=[c for c in df if c != "error"] + ["error"])  # settings, metrics, then the error
+
 def grid_search(trial, # trial(lr=..., batch_size=...) -> dict of validation metrics
                 lrs:list[float], # learning rates to try
                 batch_sizes:list[int], # batch sizes to try with each
                 progress:bool=True) -> pd.DataFrame:
-    "One trial per (learning rate, batch size); a row per trial with its settings and metrics."
-    pairs = list(itertools.product(batch_sizes, lrs))
-    return pd.DataFrame([{"batch_size": bs, "lr": lr, **trial(lr=lr, batch_size=bs)} for bs, lr in tqdm(pairs, disable=not progress, desc="grid")])
+    "One trial per (learning rate, batch size); a row per trial with its settings and metrics, or its `error`."
+    return _run_trials(trial, [{"batch_size": bs, "lr": lr} for bs, lr in itertools.product(batch_sizes, lrs)], "grid", progress)
 
-def sample_settings(space:dict, # name -> ('log', low, high) | ('uniform', low, high) | ('choice', [values])
+# %% ../nbs/12_tuning.ipynb #181684cc
+_SPACE_EXAMPLES = "('log', 1e-5, 1e-3), ('uniform', 0.0, 0.2), ('int', 1, 4), ('logint', 16, 128) or ('choice', [16, 32])"
+
+def _check_spec(name:str, v):
+    "Refuse a malformed entry of a search space, saying what to write."
+    say = lambda what: ValueError(f"space['{name}'] = {v!r}: {what}")
+    if not isinstance(v, (tuple, list)) or not v or not isinstance(v[0], str): raise say(f"write (kind, ...), e.g. {_SPACE_EXAMPLES}.")
+    kind, args = v[0], v[1:]
+    if kind not in ("log", "uniform", "int", "logint", "choice"): raise say(f"Unknown kind {kind!r}: use one of {_SPACE_EXAMPLES}.")
+    if kind == "choice":
+        if len(args) != 1 or not isinstance(args[0], (list, tuple)) or not args[0]: raise say("write ('choice', [value, ...]) with at least one value in a list or tuple.")
+        return
+    if len(args) != 2 or not all(isinstance(x, numbers.Real) for x in args): raise say(f"write ('{kind}', low, high) with two numbers.")
+    lo, hi = args
+    if kind in ("int", "logint") and not all(isinstance(x, numbers.Integral) for x in args): raise say(f"'{kind}' draws integers: give integer bounds, e.g. ('{kind}', 16, 128).")
+    if kind in ("log", "logint") and not 0 < lo <= hi: raise say(f"a log scale needs 0 < low <= high: write ('{kind}', low, high) with a positive low.")
+    if not lo <= hi: raise say(f"low > high: write ('{kind}', low, high) with low <= high.")
+
+def sample_settings(space:dict, # name -> ('log'|'uniform'|'int'|'logint', low, high) | ('choice', [values])
                     n:int, seed:int=0) -> list[dict]:
-    "`n` independent draws from `space`: log-uniform, uniform or a uniform choice per setting."
-    rng, kinds = np.random.default_rng(seed), {"log", "uniform", "choice"}
-    if bad := [k for k, v in space.items() if v[0] not in kinds]: raise ValueError(f"Unknown kind for {bad}: use one of {sorted(kinds)}.")
+    "`n` independent draws from `space`: log-uniform, uniform, integer, log-uniform integer or a uniform choice per setting."
+    for k, v in space.items(): _check_spec(k, v)
+    rng = np.random.default_rng(seed)
     draw = {"log": lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), "uniform": lambda lo, hi: float(rng.uniform(lo, hi)),
+            "int": lambda lo, hi: int(rng.integers(lo, hi + 1)),
+            "logint": lambda lo, hi: int(np.clip(np.rint(np.exp(rng.uniform(np.log(lo - 0.5), np.log(hi + 0.5)))), lo, hi)),  # each integer: its rounding interval
             "choice": lambda values: values[rng.integers(len(values))]}
     return [{k: draw[v[0]](*v[1:]) for k, v in space.items()} for _ in range(n)]
 
 def random_search(trial, space:dict, n:int=8, seed:int=0, progress:bool=True) -> pd.DataFrame:
-    "One trial per draw of `sample_settings(space, n, seed)`; a row per trial with its settings and metrics."
-    return pd.DataFrame([{**s, **trial(**s)} for s in tqdm(sample_settings(space, n, seed), disable=not progress, desc="random search")])
+    "One trial per draw of `sample_settings(space, n, seed)`; a row per trial with its settings and metrics, or its `error`."
+    return _run_trials(trial, sample_settings(space, n, seed), "random search", progress)
 
 # %% ../nbs/12_tuning.ipynb #167859c2
 def plot_grid(grid:pd.DataFrame, metric:str="valid_accuracy", ax=None, title:str="",
-              higher_is_better:bool|None=None, # default: False for a metric named '...loss...', else True
+              mode:str|None=None, # 'max' or 'min' is best; default: read from the metric's name, as `EarlyStopping` does
              ):
-    "A heat map of `metric` over batch size (rows) and learning rate (columns), best cell framed."
-    if higher_is_better is None: higher_is_better = "loss" not in metric
+    "A heat map of `metric` over batch size (rows) and learning rate (columns), the best finished trial framed."
+    best = np.nanargmax if _direction(metric, mode) == "max" else np.nanargmin
+    if metric not in grid or grid[metric].isna().all(): raise ValueError(f"No trial of the grid gave {metric} (see its error column): plot a metric the trials return.")
     t = grid.pivot(index="batch_size", columns="lr", values=metric)
     ax = ax or plt.subplots(figsize=(1.2 * t.shape[1] + 1.5, 0.7 * t.shape[0] + 1.2))[1]
     ax.imshow(t.values, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(t.values): ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="w" if v < np.nanmean(t.values) else "k", fontsize=8)
-    i, j = np.unravel_index((np.nanargmax if higher_is_better else np.nanargmin)(t.values), t.shape)
+    i, j = np.unravel_index(best(t.values), t.shape)
     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=2))
-    ax.set(xticks=range(t.shape[1]), xticklabels=[f"{c:.0e}" for c in t.columns], yticks=range(t.shape[0]), yticklabels=t.index,
+    ax.set(xticks=range(t.shape[1]), xticklabels=[f"{c:.2g}" for c in t.columns], yticks=range(t.shape[0]), yticklabels=t.index,
            xlabel="learning rate", ylabel="batch size", title=title or metric)
     return ax
