@@ -16,7 +16,8 @@ def logsumexp(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
     "log(sum(exp(x))) along `dim`, shifted by the maximum so that nothing overflows (keeps `dim`)."
     m = x.amax(dim, keepdim=True).detach()  # any constant works; the max keeps every exponent <= 0
     m = m.where(m.isfinite(), 0)  # a row of -inf (every class masked): shift by 0, so the result is -inf, not -inf - -inf = nan
-    return m + (x - m).exp().sum(dim, keepdim=True).log()
+    s = (x - m).exp().sum(dim, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))  # fp16 overflows past 65,504 classes (a 128k vocabulary)
+    return m + s.log().to(x.dtype)
 
 def log_softmax(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
     "log(softmax(x)) along `dim`, computed as x - logsumexp(x)."
@@ -36,7 +37,7 @@ def _reduce(loss:torch.Tensor, reduction:str, total) -> torch.Tensor:
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 # %% ../nbs/01_losses.ipynb #bf5fd35a
-def cross_entropy(logits:torch.Tensor, # (N, C) or (N, C, d1, ...)
+def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatched (C,)
                   target:torch.Tensor, # class ids (N, ...) or class probabilities shaped like `logits`
                   weight:torch.Tensor|None=None, # (C,) weight of each class
                   ignore_index:int=-100, # class-id targets equal to this are left out
@@ -44,6 +45,7 @@ def cross_entropy(logits:torch.Tensor, # (N, C) or (N, C, d1, ...)
                   reduction:str="mean", # 'mean', 'sum' or 'none'
                  ) -> torch.Tensor:
     "Cross-entropy between logits and targets, as `F.cross_entropy`."
+    if logits.ndim == 1: return cross_entropy(logits[None], target[None], weight, ignore_index, label_smoothing, reduction).squeeze(0)  # a batch of one
     logp = log_softmax(logits.movedim(1, -1))  # (N, ..., C): classes last
     C, eps = logp.shape[-1], label_smoothing
     if weight is not None and weight.shape != (C,): raise ValueError(f"weight has shape {tuple(weight.shape)}: give one weight per class, ({C},).")
@@ -58,13 +60,16 @@ def cross_entropy(logits:torch.Tensor, # (N, C) or (N, C, d1, ...)
     loss = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) * w[y] * (1 - eps)
     if eps: loss = loss - eps / C * (logp * w).sum(-1)  # only when smoothing: 0 * log p is nan for a masked class (log p = -inf)
     loss = loss.where(keep, 0)  # not `* keep`: an ignored row's loss may be inf, and inf * 0 is nan
-    return _reduce(loss, reduction, (w[y] * keep).sum())
+    return _reduce(loss, reduction, (w[y] * keep).sum(dtype=torch.promote_types(w.dtype, torch.float32)))  # in fp16, 70,000 targets would weigh inf
 
 # %% ../nbs/01_losses.ipynb #79624a4d
 def cross_entropy_grad(logits:torch.Tensor, # (N, C)
                        target:torch.Tensor, # class ids (N,) or class probabilities (N, C)
                       ) -> torch.Tensor:
     "The gradient (N, C) of the mean cross-entropy with respect to the logits: (softmax - target) / N."
+    if not target.is_floating_point() and ((target < 0) | (target >= logits.shape[-1])).any():
+        raise ValueError(f"target holds class ids outside 0..{logits.shape[-1] - 1} (an ignored -100?), and cross_entropy_grad has no ignore_index: "
+                         "drop those rows first, keep = target != -100, then cross_entropy_grad(logits[keep], target[keep]).")
     q = target if target.is_floating_point() else torch.nn.functional.one_hot(target, logits.shape[-1]).to(logits)
     return (softmax(logits) - q) / logits.shape[0]
 
@@ -93,9 +98,10 @@ def mse_loss(input:torch.Tensor, target:torch.Tensor, reduction:str="mean") -> t
 # %% ../nbs/01_losses.ipynb #3894b019
 def distillation_loss(student_logits:torch.Tensor, # (N, C)
                       teacher_logits:torch.Tensor, # (N, C), no gradient needed
-                      temperature:float=2.0, # T > 1 softens both distributions
+                      temperature:float=2.0, # T > 0: 1 is a plain softmax, T > 1 softens both distributions
                      ) -> torch.Tensor:
     "T² · KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over the batch (Hinton et al. 2015)."
+    if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
     logq = log_softmax(student_logits / temperature)
     logp = log_softmax(teacher_logits / temperature)
     kl = (logp.exp() * (logp - logq)).where(logp > -float("inf"), 0)  # p log p = 0 where p = 0 (a class the teacher masked)
