@@ -132,19 +132,23 @@ class PadCollator:
     "`DataCollatorWithPadding`'s batches (input_ids, attention_mask, token_type_ids, labels) made with `pad_ragged`; other columns go to it."
     PADDED = ("input_ids", "attention_mask", "token_type_ids")
     def __init__(self, tokenizer, pad_to_multiple_of:int|None=None):
-        self.multiple, self.left = pad_to_multiple_of or 1, tokenizer.padding_side == "left"
-        self.pads = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": tokenizer.pad_token_type_id}
+        self.tokenizer, self.multiple = tokenizer, pad_to_multiple_of or 1
         self.fallback = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
     def __call__(self, features:list[dict]) -> dict:
-        keys = set(features[0])
-        if "input_ids" not in keys or not keys <= {*self.PADDED, "label", "labels"} or self.pads["input_ids"] is None:
+        keys, tok = set(features[0]), self.tokenizer
+        if isinstance(label := features[0].get("labels", features[0].get("label")), str):
+            raise TypeError(f"Labels must be class ids (0, 1, ...), not strings such as {label!r}: encode them first with "
+                            "data.from_pandas or data.to_dataset, which map label names to ids.")
+        # read on every call, as DataCollatorWithPadding does: a tokenizer changed after the loader was made still counts
+        pads = {"input_ids": tok.pad_token_id, "attention_mask": 0, "token_type_ids": tok.pad_token_type_id}
+        if "input_ids" not in keys or not keys <= {*self.PADDED, "label", "labels"} or pads["input_ids"] is None:
             return self.fallback(features)  # which also says what to do when the tokenizer has no padding token
         lengths = np.fromiter((len(f["input_ids"]) for f in features), dtype=np.int64, count=len(features))
         out = {}
         for k in [k for k in self.PADDED if k in keys]:
             flat = np.fromiter(itertools.chain.from_iterable(f[k] for f in features), dtype=np.int64, count=int(lengths.sum()))
-            out[k], real = pad_ragged(flat, lengths, multiple=self.multiple, pad=self.pads[k], left=self.left)
+            out[k], real = pad_ragged(flat, lengths, multiple=self.multiple, pad=pads[k], left=tok.padding_side == "left")
         if "attention_mask" not in out: out["attention_mask"] = real.astype(np.int64)  # the real positions: input_ids' mask
         out = {k: torch.from_numpy(out[k]) for k in ("input_ids", "attention_mask", "token_type_ids") if k in out}
         for k in ("label", "labels"):
