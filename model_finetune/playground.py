@@ -22,11 +22,18 @@ from .heads import load_trained
 # %% ../nbs/07a_playground.ipynb #877e0d81
 def _check_texts(texts) -> list[str]:
     "A list of non-empty strings; a single string becomes a list of one."
-    texts = [texts] if isinstance(texts, str) else list(texts)
+    try: texts = [texts] if isinstance(texts, str) else list(texts)
+    except TypeError: raise TypeError(f"texts is {type(texts).__name__}: give a string or a list of strings.") from None
     if not texts: raise ValueError("No texts given: pass a string or a list of strings.")
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} (0-based) is empty or not a string: give non-empty texts.")
     return texts
+
+def _check_length(max_length:int, model, tok):
+    "Refuse a max_length beyond the model's positions, or too short to keep one token of text."
+    _check_max_length(max_length, model, tok, flag="max_length=")
+    least = getattr(tok, "num_special_tokens_to_add", lambda: 0)() + 1  # [CLS] and [SEP] for BERT, then one text token
+    if max_length < least: raise ValueError(f"max_length={max_length} leaves no room for text after the tokenizer's special tokens: use max_length={least} or more (128 is usual).")
 
 def class_probabilities(model, # a classifier returning `.logits`
                         tok, # its tokenizer
@@ -36,6 +43,7 @@ def class_probabilities(model, # a classifier returning `.logits`
                        ) -> np.ndarray:
     "Softmax class probabilities, shape (n_texts, num_labels), rows in the order of `texts`."
     texts, device = _check_texts(texts), next(model.parameters()).device
+    _check_length(max_length, model, tok)
     was_training, rows = model.training, []
     try:
         model.eval()
@@ -74,14 +82,27 @@ def probability_bars(texts:str|list[str], # the texts that were scored
         rows.append(f'<div style="margin:6px 0"><div>{html.escape(short)}</div>{"".join(bars)}</div>')
     return '<div class="probability-bars">' + "".join(rows) + "</div>"
 
+def _label_names(model, label_names:list[str]|None) -> list[str]:
+    "`label_names`, one per class of `model`; by default its `id2label`."
+    names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
+    if len(names) != model.config.num_labels: raise ValueError(f"{len(names)} label_names for a model with {model.config.num_labels} classes: give one name per class, in id order.")
+    return list(names)
+
+class _Bars(HTML):
+    "HTML bars in a notebook; printed outside one (a script, a Python prompt), a text table."
+    def __init__(self, texts, probs, names):
+        super().__init__(probability_bars(texts, probs, names))
+        self.text = "\n".join(f"{t}\n" + "\n".join(f"{'*' if j == p.argmax() else ' '} {n:>12} {100 * q:5.1f}% {'#' * round(20 * q)}"
+                                                   for j, (n, q) in enumerate(zip(names, p))) for t, p in zip(_check_texts(texts), probs))
+    def __repr__(self): return self.text
+
 def show_probabilities(model, tok, # a fine-tuned classifier and its tokenizer
                        texts:str|list[str], # one text or a list
                        label_names:list[str]|None=None, # default: the model's `id2label`
                        max_length:int=128,
                       ) -> HTML:
-    "The static fallback of the playground: class probabilities of `texts` as HTML bars."
-    names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
-    return HTML(probability_bars(texts, class_probabilities(model, tok, texts, max_length), names))
+    "Class probabilities of `texts` as HTML bars, for a notebook (it prints as text elsewhere: in scripts, use `class_probabilities`)."
+    return _Bars(texts, class_probabilities(model, tok, texts, max_length), _label_names(model, label_names))
 
 # %% ../nbs/07a_playground.ipynb #5207d8d0
 def playground(model, # a fine-tuned classifier, or the folder of one (`model-finetune train --output-dir`)
@@ -93,8 +114,8 @@ def playground(model, # a fine-tuned classifier, or the folder of one (`model-fi
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
     if isinstance(model, (str, Path)): max_length = max_length or _run_args(model).get("max_length"); model, tok = load_trained(model)
     if tok is None: raise ValueError("Give the model's tokenizer too: playground(model, tok), or a model folder.")
-    max_length = max_length or 128; _check_max_length(max_length, model, tok, flag="max_length=")  # in the cell, not inside the widget
-    names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
+    max_length = max_length or 128; _check_length(max_length, model, tok)  # in the cell, not inside the widget
+    names = _label_names(model, label_names)
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
     button, out = widgets.Button(description="Predict", button_style="primary"), widgets.HTML()
     def predict(_=None):
