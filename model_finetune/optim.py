@@ -17,10 +17,15 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 # %% ../nbs/02_optim.ipynb #0e483025
+def _check_at_least_0(**values):
+    for k, v in values.items():
+        if not v >= 0: raise ValueError(f"Got {k}={v}: give {k} >= 0.")  # `not v >= 0`: NaN is refused too
+
 class SGD(Optimizer):
     "Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay, as `torch.optim.SGD`."
     def __init__(self, params, # parameters, or groups: dicts with 'params' and any of the options below
                  lr:float=1e-3, momentum:float=0.0, dampening:float=0.0, weight_decay:float=0.0, nesterov:bool=False):
+        _check_at_least_0(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0): raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0.")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov))
 
@@ -47,8 +52,9 @@ class Adam(Optimizer):
     decoupled = False  # True in AdamW: decay the weights directly, not through the gradient
     def __init__(self, params, # parameters, or groups: dicts with 'params' and any of the options below
                  lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.0):
-        if min(lr, eps, weight_decay) < 0 or not all(0 <= b < 1 for b in betas):  # β = 1 would divide by 1 - β^t = 0
-            raise ValueError(f"lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}: each must be at least 0, and each beta below 1.")
+        _check_at_least_0(lr=lr, eps=eps, weight_decay=weight_decay)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and all(0 <= b < 1 for b in betas)):  # β = 1: 1 - β^t = 0
+            raise ValueError(f"Got betas={betas}: give two betas (β₁, β₂), each at least 0 and below 1, such as (0.9, 0.999).")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -85,7 +91,8 @@ def param_groups(model:nn.Module,
                  no_decay:tuple=("bias", "layernorm", "layer_norm", "rmsnorm", "norm."), # lower-case name parts that exempt a parameter
                 ) -> list[dict]:
     "Optimizer groups: weights with `weight_decay`, and biases and normalisation weights without."
-    norms = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters(recurse=False)}
+    norm_types = (nn.LayerNorm, nn.RMSNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase)  # _NormBase: batch and instance norms
+    norms = {id(p) for m in model.modules() if isinstance(m, norm_types) for p in m.parameters(recurse=False)}
     decay, exempt = {}, {}
     for name, p in model.named_parameters():
         if not p.requires_grad: continue  # frozen: not optimised at all
