@@ -13,10 +13,11 @@ import math
 from pathlib import Path
 
 import torch
+from torch.utils.data import RandomSampler, SubsetRandomSampler, WeightedRandomSampler
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoModelForMaskedLM, get_linear_schedule_with_warmup
 
-from .batching import make_loader
+from .batching import BucketBatchSampler, make_loader
 from .evaluation import mcnemar, paired_bootstrap_diff
 from .freezing import apply_strategy
 from .heads import resolve_model
@@ -38,9 +39,10 @@ def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded
                ) -> tuple[torch.Tensor, torch.Tensor]:
     "BERT's masking: choose tokens with `mlm_probability`; 80% become [MASK], 10% a random token, 10% stay. Returns (inputs, labels)."
     mask_id = _mask_id(tokenizer)
+    if not 0 <= mlm_probability <= 1: raise ValueError(f"mlm_probability={mlm_probability} is not a probability: give a number from 0 to 1 (0.15 for 15%).")
     x, labels = input_ids.cpu().clone(), input_ids.cpu().clone()  # drawn on the CPU: the same masks whatever the device
     if special_tokens_mask is None: special_tokens_mask = torch.isin(x, torch.tensor(tokenizer.all_special_ids))
-    p = torch.full(x.shape, mlm_probability).masked_fill(special_tokens_mask.cpu().bool(), 0.0)
+    p = torch.full(x.shape, float(mlm_probability)).masked_fill(special_tokens_mask.cpu().bool(), 0.0)
     chosen = torch.bernoulli(p, generator=generator).bool()
     labels[~chosen] = -100  # the loss sees only the chosen tokens
     to_mask = torch.bernoulli(torch.full(x.shape, 0.8), generator=generator).bool() & chosen
@@ -87,16 +89,21 @@ def masked_logits(model, # an `AutoModelForMaskedLM`
 # %% ../nbs/08_mlm.ipynb #80a2938d
 @torch.inference_mode()
 def perplexity(model, # an `AutoModelForMaskedLM`
-               loader, # padded, unmasked batches in a fixed order (e.g. `make_loader(ds, tokenizer)`)
+               loader, # padded, unmasked batches in a fixed order (e.g. `make_loader(ds, tokenizer)`, not `mlm_loader`)
                tokenizer, # for the masking
                max_batches:int|None=None, seed:int=0, # the masks are drawn from this seed: the same loader gets the same masks every time
                mlm_probability:float=0.15) -> float:
     "Exponential of the mean cross-entropy over the masked tokens of `loader`, masked reproducibly from `seed`."
-    device, g, was_training = next(model.parameters()).device, torch.Generator().manual_seed(seed), model.training
+    if isinstance(getattr(loader, "sampler", None), (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)) or isinstance(getattr(loader, "batch_sampler", None), BucketBatchSampler):
+        raise ValueError("This loader shuffles, so its batches and masks would differ from call to call: give perplexity batches in a fixed order, e.g. make_loader(ds, tokenizer) (shuffle=False).")
+    device, g, was_training, mask_id = next(model.parameters()).device, torch.Generator().manual_seed(seed), model.training, _mask_id(tokenizer)
     model.eval(); nll, n = 0.0, 0
     try:
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
+            if ("labels" in b and b["labels"].shape == b["input_ids"].shape) or (b["input_ids"] == mask_id).any():
+                raise ValueError(f"Batch {i} is already masked (token labels or {tokenizer.mask_token} tokens), and perplexity masks each batch itself: "
+                                 "give it unmasked batches, e.g. make_loader(ds, tokenizer), not mlm_loader.")
             x, labels = mask_tokens(b["input_ids"], tokenizer, mlm_probability, generator=g)
             inputs = {k: b[k] for k in ("attention_mask", "token_type_ids") if k in b} | {"input_ids": x, "labels": labels}
             logits, y = masked_logits(model, {k: v.to(device) for k, v in inputs.items()})
@@ -115,15 +122,22 @@ def load_mlm(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
 # %% ../nbs/08_mlm.ipynb #1f0b7bb0
 def _forever(loader):
     "The batches of `loader` that have masked tokens (one without any teaches nothing), epoch after epoch."
+    k = 0
     while True:
-        n = 0
+        k, seen, n = k + 1, 0, 0
         for b in loader:
+            if "labels" not in b or b["labels"].shape != b["input_ids"].shape:
+                raise ValueError(f"adapt needs token labels of input_ids' shape {tuple(b['input_ids'].shape)}; this batch has "
+                                 + (f"labels of shape {tuple(b['labels'].shape)} (class labels?)" if "labels" in b else "none") + ": give it mlm_loader(ds, tokenizer).")
+            seen += 1
             if (b["labels"] != -100).any(): n += 1; yield b
+        if seen == 0: raise ValueError(f"The loader gave no batch on pass {k}: " + ("it is empty." if k == 1 else
+                                       "a generator or other one-pass iterable cannot be read again. Give a DataLoader, e.g. mlm_loader(ds, tokenizer)."))
         if n == 0: raise ValueError("No batch of the loader has a masked token: are the texts empty, or mlm_probability 0?")
 
 # %% ../nbs/08_mlm.ipynb #b9f0ce12
 def adapt(model, # an `AutoModelForMaskedLM`; only the parameters with requires_grad train
-          loader, # masked batches (e.g. `mlm_loader`), cycled as needed
+          loader, # masked batches with token labels (e.g. `mlm_loader`), read again as often as needed: not a generator
           steps:int, # optimizer steps
           lr:float=5e-5, weight_decay:float=0.01, warmup_ratio:float=0.1, max_grad_norm:float=1.0, device=None, progress:bool=True,
          ) -> list[float]:
@@ -160,16 +174,24 @@ def fill_mask(model, tokenizer,
     if len(where) != 1: raise ValueError(f"Put exactly one {tokenizer.mask_token} in the text; found {len(where)}.")
     try: logits = model.eval()(**enc).logits[0, where[0]]  # (V,)
     finally: model.train(was_training)
+    if not 1 <= k <= len(logits): raise ValueError(f"k={k}, but the vocabulary has {len(logits)} tokens: give 1 <= k <= {len(logits)}.")
     p, ids = logits.float().softmax(-1).topk(k)  # (k,), (k,)
     return list(zip(tokenizer.convert_ids_to_tokens(ids.tolist()), p.tolist()))
 
 # %% ../nbs/08_mlm.ipynb #d6bdb5aa
 def save_encoder(model, # an `AutoModelForMaskedLM` (its head is dropped)
                  tokenizer, path:str|Path,
-                 pooler_from:str|Path, # the checkpoint the MLM started from: its pooler is kept
+                 pooler_from:str|Path, # the pretrained checkpoint the MLM started from: its pooler is kept
+                 overwrite:bool=False, # True: replace what `path` holds (never `pooler_from` itself)
                 ) -> Path:
     "Save the MLM's encoder, with the pooler of `pooler_from`, and the tokenizer to `path`: a folder `load_classifier` accepts."
-    encoder = AutoModel.from_pretrained(resolve_model(pooler_from))
+    source, path = resolve_model(pooler_from), Path(path).expanduser()
+    if Path(source).is_dir() and Path(source).resolve() == path.resolve():
+        raise FileExistsError(f"{path} is pooler_from, the checkpoint the MLM started from: saving there would replace it. Give save_encoder another folder.")
+    if path.is_dir() and any(path.iterdir()) and not overwrite: raise FileExistsError(f"{path} is not empty: give save_encoder another folder, or overwrite=True.")
+    encoder, info = AutoModel.from_pretrained(source, output_loading_info=True)
+    if any(k.startswith("pooler.") for k in info["missing_keys"]):
+        raise ValueError(f"{pooler_from} has no pooler (a saved MLM checkpoint?), so the encoder would get a random one: give pooler_from the original pretrained checkpoint.")
     missing, unexpected = encoder.load_state_dict(model.base_model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
         raise ValueError(f"The MLM's encoder does not match {pooler_from}: missing {missing[:3]}, unexpected {unexpected[:3]}.")
