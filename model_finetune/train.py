@@ -323,13 +323,16 @@ def eval_loader(ds, # a tokenized split
     return EvalBatches(ds, tokenizer, batch_size, pad_to_multiple_of, grow)
 
 @torch.inference_mode()
-def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32") -> tuple[torch.Tensor, torch.Tensor|None]:
+def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
+                   require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
+                  ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     device = torch.device(device or next(model.parameters()).device)
     model.eval(); logits, labels, cuda = [], [], device.type == "cuda"  # elsewhere (MPS) a copy back may not wait
     with fast_attention(device):
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
+            if require_labels and "labels" not in b: raise ValueError(f"{require_labels} needs labels, and this data has none: tokenize a split with a 'label' column.")
             if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
             x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
             with autocast(device, precision): out = model(**x)
@@ -379,8 +382,7 @@ class Callback:
 # %% ../nbs/05_train.ipynb #05012639
 def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
-    logits, labels = predict_logits(model, loader, device, precision=precision)
-    if labels is None: raise ValueError("The validation data has no labels: give fit a split with a 'label' column as valid_loader.")
+    logits, labels = predict_logits(model, loader, device, precision=precision, require_labels="Validation (fit's valid_loader)")
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
     warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
@@ -505,6 +507,13 @@ def _own_generator(loader) -> torch.Generator|None:
     g = getattr(getattr(getattr(loader, "batch_sampler", None), "sampler", None), "generator", None)
     return g if isinstance(g, torch.Generator) else None
 
+def _epoch_iter(loader, epoch:int):
+    "`iter(loader)`, whose worker seed torch draws from its generator: seeded by the run's seed and the epoch, then the run's state put back."
+    rng = torch.get_rng_state()  # so the run's own randomness (dropout, a sampler without a generator) is as if iter() drew nothing
+    torch.random.default_generator.manual_seed((torch.initial_seed() + 1_000_003 * (epoch + 1)) % 2**63)  # new every epoch, the same on resume
+    try: return iter(loader)
+    finally: torch.set_rng_state(rng)
+
 def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
     batches, gen = getattr(train_loader, "batch_sampler", None), _own_generator(train_loader)  # (a list of batches has neither)
@@ -531,7 +540,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
     while run.step < run.total_steps and not run.stop:
         if hasattr(batches, "set_epoch"): batches.set_epoch(run.epoch)
         if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
-        rng = torch.get_rng_state(); it = iter(train_loader); torch.set_rng_state(rng)  # iter() draws a worker seed: keep it out of the run's randomness
+        it = _epoch_iter(train_loader, run.epoch)
         for _ in range(run.batch): next(it)  # resume mid-epoch
         run.model.train()
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
