@@ -99,8 +99,7 @@ def evaluate(model, # a classifier
             ) -> dict:
     "Metrics of `model` on the examples of `loader`, plus its mean cross-entropy loss."
     _check_label_names(model, loader, label_names)
-    logits, labels = predict_logits(model, loader, device)
-    if labels is None: raise ValueError("evaluate needs labels, and the data has none: for predictions alone, use train.predict_logits.")
+    logits, labels = predict_logits(model, loader, device, require_labels="evaluate")
     out = classification_metrics(labels.numpy(), logits.argmax(-1).numpy(), label_names)
     return {"loss": F.cross_entropy(logits, labels).item(), **out}
 

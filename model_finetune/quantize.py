@@ -123,7 +123,7 @@ def compare_int8(model:nn.Module, # a trained fp32 classifier (run on the CPU, t
     try:
         models = {"fp32": model.cpu().eval()}; models["int8"] = quantize_classifier(model, per_channel)
         for name, m in models.items():
-            t0 = time.perf_counter(); logits[name], y = predict_logits(m, eval_loader(ds, tokenizer), torch.device("cpu"))
+            t0 = time.perf_counter(); logits[name], y = predict_logits(m, eval_loader(ds, tokenizer), torch.device("cpu"), require_labels="compare_int8")
             r["predict_s"][name], r["size_mb"][name] = time.perf_counter() - t0, model_size_mb(m)
             r["predictions"][name] = logits[name].argmax(-1).tolist(); r["accuracy"][name] = list(bootstrap_ci(y.numpy(), r["predictions"][name]))
         r["latency_ms"], r["batch_tokens"] = latency_table(models, tokenizer, ds, batch_sizes, repeats)
