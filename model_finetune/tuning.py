@@ -8,6 +8,7 @@ Docs: https://model-finetune.github.io/model-finetune/tuning.html.md"""
 __all__ = ['lr_range_test', 'suggest_lr', 'plot_lr_range', 'grid_search', 'sample_settings', 'random_search', 'plot_grid']
 
 # %% ../nbs/12_tuning.ipynb #05450019
+import collections.abc
 import copy
 import itertools
 import math
@@ -74,11 +75,11 @@ def plot_lr_range(result:dict, ax=None, title:str="learning-rate range test"):
 
 # %% ../nbs/12_tuning.ipynb #c8ad364f
 def _run_trials(trial, settings:list[dict], desc:str, progress:bool) -> pd.DataFrame:
-    "A row per settings: the trial's metrics and `error` None, or, for a trial that raised, NaN metrics and the error."
+    "A row per settings: the trial's metrics and `error` None, or, for a NaN loss or out of memory, NaN metrics and the error."
     rows = []
     for s in tqdm(settings, disable=not progress, desc=desc):
         try: rows.append({**s, **trial(**s), "error": None})
-        except Exception as e:  # a NaN loss, out of memory...: keep the finished trials (Ctrl-C is no Exception: it stops the search)
+        except (FloatingPointError, torch.OutOfMemoryError) as e:  # what a setting can cause; any other error is a bug in the trial: it stops the search
             rows.append({**s, "error": f"{type(e).__name__}: {e}"})
             warnings.warn(f"The trial with {s} failed ({rows[-1]['error']}): its row has NaN metrics; the search goes on.")
     df = pd.DataFrame(rows)
@@ -101,7 +102,8 @@ def _check_spec(name:str, v):
     kind, args = v[0], v[1:]
     if kind not in ("log", "uniform", "int", "logint", "choice"): raise say(f"Unknown kind {kind!r}: use one of {_SPACE_EXAMPLES}.")
     if kind == "choice":
-        if len(args) != 1 or not isinstance(args[0], (list, tuple)) or not args[0]: raise say("write ('choice', [value, ...]) with at least one value in a list or tuple.")
+        ok = len(args) == 1 and isinstance(args[0], (collections.abc.Sequence, np.ndarray)) and not isinstance(args[0], (str, bytes))
+        if not ok or len(args[0]) == 0: raise say("write ('choice', [value, ...]) with at least one value in a list or tuple (a range or a numpy array also do).")
         return
     if len(args) != 2 or not all(isinstance(x, numbers.Real) for x in args): raise say(f"write ('{kind}', low, high) with two numbers.")
     lo, hi = args
@@ -127,10 +129,17 @@ def random_search(trial, space:dict, n:int=8, seed:int=0, progress:bool=True) ->
 # %% ../nbs/12_tuning.ipynb #167859c2
 def plot_grid(grid:pd.DataFrame, metric:str="valid_accuracy", ax=None, title:str="",
               mode:str|None=None, # 'max' or 'min' is best; default: read from the metric's name, as `EarlyStopping` does
+              higher_is_better:bool|None=None, # deprecated: True is mode='max', False mode='min'
              ):
     "A heat map of `metric` over batch size (rows) and learning rate (columns), the best finished trial framed."
+    if higher_is_better is not None:
+        warnings.warn("plot_grid(higher_is_better=...) is deprecated: write mode='max' (higher is better) or mode='min'.", DeprecationWarning, stacklevel=2)
+        if mode is not None and mode != ("max" if higher_is_better else "min"): raise ValueError(f"higher_is_better={higher_is_better} contradicts mode={mode!r}: give mode alone.")
+        mode = "max" if higher_is_better else "min"
+    failed = " (see its error column)" if "error" in grid and grid["error"].notna().any() else ""  # only when some trial failed
+    if metric not in grid: raise ValueError(f"The grid has no column {metric!r}{failed}: plot one of its metrics, {[c for c in grid if c not in ('batch_size', 'lr', 'error')]}.")
+    if grid[metric].isna().all(): raise ValueError(f"No trial of the grid gave {metric}{failed}: plot a metric the trials return.")
     best = np.nanargmax if _direction(metric, mode) == "max" else np.nanargmin
-    if metric not in grid or grid[metric].isna().all(): raise ValueError(f"No trial of the grid gave {metric} (see its error column): plot a metric the trials return.")
     t = grid.pivot(index="batch_size", columns="lr", values=metric)
     ax = ax or plt.subplots(figsize=(1.2 * t.shape[1] + 1.5, 0.7 * t.shape[0] + 1.2))[1]
     ax.imshow(t.values, cmap="viridis", aspect="auto")
