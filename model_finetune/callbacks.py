@@ -26,7 +26,7 @@ from .train import Callback, Run, count_targets, get_device, make_optimizer, sum
 def _holds_files(folder) -> bool: return Path(folder).is_dir() and any(Path(folder).iterdir())
 
 LOWER_BETTER = {"loss", "nll", "error", "err", "perplexity", "ppl", "mse", "rmse", "mae", "ece", "brier", "wer", "cer"}
-HIGHER_BETTER = {"accuracy", "acc", "f1", "precision", "recall", "auc", "mcc", "r2", "score"}
+HIGHER_BETTER = {"accuracy", "acc", "f1", "precision", "recall", "auc", "mcc", "r2", "score", "spearman", "pearson", "kappa"}
 
 def _direction(metric:str, mode:str|None) -> str:
     "`mode` if given, else the direction a word of `metric`'s name implies: 'min' for a loss, an error..., 'max' for an accuracy, F1..."
@@ -42,9 +42,9 @@ def _same_watch(cb, s:dict):
     "Refuse the saved state of a callback that watched another metric or direction (two of a kind listed in another order)."
     (metric, mode), name = s.get("watches", [cb.metric, cb.mode]), type(cb).__name__
     if metric == cb.metric and mode != cb.mode:  # the same metric, read the other way
-        raise ValueError(f"The checkpoint's {name} read {metric} with mode='{mode}', this one with mode='{cb.mode}': give mode='{mode}' "
-                         "to resume that run as it was (checkpoints written before modes were read from metric names took every metric "
-                         "for a loss), or start a new run.")
+        raise ValueError(f"The checkpoint's {name} read {metric} with mode='{mode}', this one with mode='{cb.mode}'. Before modes were read "
+                         "from metric names, EarlyStopping read every metric as a loss and BestModel as an accuracy, so that run may have "
+                         f"kept the wrong weights or stopped at the wrong time: start a new run (or, to resume it as it was, give mode='{mode}').")
     if metric != cb.metric:
         raise ValueError(f"The checkpoint's {name} watched {metric} ({mode}), this one watches "
                          f"{cb.metric} ({cb.mode}): list the callbacks in the order of the run that wrote the checkpoint.")
