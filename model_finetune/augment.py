@@ -42,7 +42,7 @@ def augment_ids(ids:list[int], # one example's token ids, special tokens include
 # %% ../nbs/03c_augment.ipynb #41b3b28a
 class AugmentCollator:
     "Augments each example's token ids (one of `ops`, chosen at random), then pads like `DataCollatorWithPadding`."
-    def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int=0, pad_to_multiple_of:int|None=None):
+    def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int|None=0, pad_to_multiple_of:int|None=None):
         if not ops: raise ValueError(f"ops is empty: give some of {', '.join(OPS)}.")
         for op in ops:
             if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use some of {', '.join(OPS)}.")
@@ -56,7 +56,7 @@ class AugmentCollator:
 
     def __call__(self, features:list[dict]) -> dict:
         w = get_worker_info()  # a worker's copy of `rng` restarts every epoch: reseed from its seed, new every epoch
-        if w is not None and w.seed != self.worker_seed: self.rng, self.worker_seed = np.random.default_rng([self.seed, w.seed]), w.seed
+        if w is not None and w.seed != self.worker_seed: self.rng, self.worker_seed = np.random.default_rng(w.seed if self.seed is None else [self.seed, w.seed]), w.seed
         out = []
         for f in features:
             if any(int(t) for t in f.get("token_type_ids", ())): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
