@@ -9,7 +9,6 @@ __all__ = ['student_from_teacher', 'pack_targets', 'distill_loss', 'teacher_targ
 
 # %% ../nbs/10_distill.ipynb #2ab17337
 import copy
-import warnings
 
 import torch
 from datasets import Dataset
@@ -65,35 +64,38 @@ def _check_classes(teacher_names:list[str], k:int|None, # the teacher's class na
     "Refuse a teacher whose classes are not the split's: each example would be taught another class's logits."
     fold = lambda xs: [str(x).strip().casefold() for x in xs]  # 'NEGATIVE' is 'negative'
     if labels is not None and (labels.dtype != torch.long or labels.ndim != 1):
-        raise ValueError(f"teacher_targets needs one class id per example, and the split's labels are {labels.dtype} of shape {tuple(labels.shape)}.")
+        fix = ("the split already holds teacher targets (class id and logits per row): pass the original split" if labels.ndim == 2 and k and labels.shape[1] == k + 1
+               else "if they are class ids stored as floats, cast them to int: ds.cast_column('label', datasets.Value('int64'))" if labels.ndim == 1
+               else "distil a single-label classifier, with one class id per example")
+        raise ValueError(f"teacher_targets needs one class id per example, and the split's labels are {labels.dtype} of shape {tuple(labels.shape)}: {fix}.")
     if names and teacher_names != [f"LABEL_{i}" for i in range(len(teacher_names))] and fold(teacher_names) != fold(names):  # (LABEL_i: saved without names)
         raise ValueError(f"The teacher's classes are {teacher_names} (in id order) and the split's ids stand for {list(names)}. Encode the data with "
                          f"the teacher's classes (data.to_dataset(df, ..., label_names={teacher_names})), or, if its ids already mean them, "
                          f"name them so: ds.cast_column('label', datasets.ClassLabel(names={teacher_names})).")
-    ids = None if labels is None else labels[labels != -100]  # -100: an example without a label
+    ids = None if labels is None else labels[(labels != -100) & (labels != -1)]  # -100, or datasets' -1: an example without a label
     n = len(names) if names else None if ids is None or not len(ids) else int(ids.max()) + 1  # the split's classes, or those its ids reach
     if k and n and (n != k if names else n > k):
         raise ValueError(f"The teacher has {k} classes and the split's ids stand for {n}: distil with a teacher of the split's classes, "
                          "or encode the split with the teacher's (data.to_dataset(df, ..., label_names=...)).")
+    if ids is not None and k and len(bad := ids[(ids < 0) | (ids >= k)]):
+        raise ValueError(f"The split holds class ids {bad.unique()[:5].tolist()}, outside 0..{k - 1} for the teacher's {k} classes "
+                         f"(-1 and -100 mean no label): fix or drop those examples (ds.filter(lambda r: 0 <= r['label'] < {k})).")
 
 # %% ../nbs/10_distill.ipynb #c0292890
 def _check_vocab(teacher:nn.Module, tokenizer, max_id:int): # the split's largest token id
-    "Refuse token ids the teacher has no embedding for; warn when the tokenizer is smaller than the teacher's table."
+    "Refuse token ids, or a tokenizer, beyond the teacher's embedding table (a smaller tokenizer may be a padded table's)."
     try: n = teacher.get_input_embeddings().num_embeddings
     except (AttributeError, NotImplementedError): return  # not a transformers model: nothing to compare with
     fix = "Tokenize the texts with the teacher's tokenizer (batching.tokenize(dsd, heads.load_tokenizer(teacher_path))) and pass it here."
     if max_id >= n or len(tokenizer) > n:
         raise ValueError(f"The split holds token ids up to {max_id} and the tokenizer {len(tokenizer)} tokens, but the teacher embeds {n}: "
                          f"they are another model's tokens. {fix}")
-    if len(tokenizer) < n:
-        warnings.warn(f"The tokenizer has {len(tokenizer)} tokens and the teacher's embedding table {n} rows: fine if the checkpoint pads its "
-                      f"table, but if the split was tokenized for another model (a student's vocabulary), the teacher reads other words. {fix}")
 
 # %% ../nbs/10_distill.ipynb #7b3e39c2
 def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the teacher's tokenizer, with or without `label`
                     tokenizer, device=None, # default: where the teacher is
                    ) -> Dataset:
-    "A copy of `ds` whose `label` column holds the class id (-100 without one) and the teacher's logits (see `pack_targets`)."
+    "A copy of `ds` whose `label` column holds the class id (-100 without one, or for datasets' -1) and the teacher's logits (see `pack_targets`)."
     name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
     loader, id2label = eval_loader(ds, tokenizer), getattr(getattr(teacher, "config", None), "id2label", None) or {}
     teacher_names = [str(id2label[i]) for i in sorted(id2label, key=int)]  # in id order, whatever the order of the keys
@@ -102,5 +104,5 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the 
     if device is not None: teacher.to(get_device(device))
     logits, labels = predict_logits(teacher, loader)
     _check_classes(teacher_names, logits.shape[1], loader.label_names, labels)  # the head's width, whatever its config says
-    labels = torch.full((len(logits),), -100) if labels is None else labels
+    labels = torch.full((len(logits),), -100) if labels is None else labels.masked_fill(labels == -1, -100)  # -1: datasets' "no label"
     return (ds.remove_columns(name) if name in ds.column_names else ds).add_column(name, pack_targets(labels, logits).tolist())
