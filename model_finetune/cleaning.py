@@ -18,6 +18,7 @@ import unicodedata
 from typing import Callable, Iterable
 
 import ftfy
+import pandas as pd
 from datasets import DatasetDict
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -43,9 +44,9 @@ def normalize_unicode(text:str, form:str="NFKC") -> str:
 
 # %% ../nbs/03a_cleaning.ipynb #e44057bd
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\w)@\w+|@\w+(?!\w|\.\w)")  # after a letter, only if no dot follows: not jo@mail.com
+_MENTION = re.compile(r"(?<!\w)@\w+|@\w+(?![\w-]*\.\w)")  # after a letter, only if no dot follows: not jo@mail.com, support@t-mobile.com
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")  # a # that starts a word, not in &#39;
-_GLUED_HASHTAG = re.compile(r"(?<=\w)#(?=\w)")  # a # glued to the word before: äóì#DeflateGate, bag#delayed
+_GLUED_HASHTAG = re.compile(r"(?<=\w)#(?=[^\W\d_])")  # a # glued to the word before, a letter after: äóì#DeflateGate, bag#delayed; not C#9
 
 def replace_urls(text:str, token:str="http") -> str:
     "Replace each URL (`http://...`, `https://...`, `www....`) by `token`."
@@ -91,7 +92,10 @@ def clean(text:str, rules:Iterable=DEFAULT_RULES, # names from `CLEANERS` or `st
 def count_changes(texts:Iterable[str], rules:Iterable=DEFAULT_RULES, # applied in order, as in `clean`
                  ) -> dict:
     "How many texts each rule changes, each rule applied to the output of the rules before it."
-    texts, out = [_need_str(t, f"text {i}") for i, t in enumerate(texts)], {}
+    where = texts.index.tolist() if isinstance(texts, pd.Series) else None  # name a Series' index label, not a position users confuse with it
+    texts = [_need_str(t, f"the text at index label {where[i]!r}" if where is not None else f"the text at position {i} (0-based)")
+             for i, t in enumerate(texts)]
+    out = {}
     for r in rules:
         new = [_rule(r)(t) for t in texts]
         name = key = getattr(r, "__name__", r)
