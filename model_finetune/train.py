@@ -143,10 +143,13 @@ EVAL_OOM_ADVICE = ("Out of memory on {device} while evaluating, with evaluation 
                    "Evaluate in smaller batches: eval_loader(split, tokenizer, batch_size={half}). Then restart the kernel "
                    "(in Colab: Runtime > Restart session) to free the memory.")
 
-def _oom_error(advice:str, loader, device, **more) -> RuntimeError:
+class _AdvisedOOM(torch.OutOfMemoryError):
+    "An out-of-memory error whose message already says what to change (still one, for callers that catch out-of-memory errors)."
+
+def _oom_error(advice:str, loader, device, **more) -> _AdvisedOOM:
     "`advice` filled in with the device, the loader's batch size and half of it."
     bs = getattr(loader, "batch_size", None) or getattr(getattr(loader, "batch_sampler", None), "batch_size", None) or "?"
-    return RuntimeError(advice.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", **more))
+    return _AdvisedOOM(advice.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", **more))
 
 def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
                       labels:torch.Tensor|None=None, # the true classes: no warning if they too are all that one class
@@ -400,6 +403,12 @@ def _longest(loader) -> int|None:
         multiple = getattr(collate, "multiple", None) or getattr(collate, "pad_to_multiple_of", None) or 1
     return -(-n // multiple) * multiple  # as padded
 
+def _has_labels(loader) -> bool|None:
+    "Whether a loader's examples carry labels, when that can be told before reading a batch (None: it cannot)."
+    if isinstance(loader, EvalBatches): return loader.labels is not None
+    columns = getattr(getattr(loader, "dataset", None), "column_names", None)  # a DataLoader over a Dataset
+    return None if columns is None else bool({"label", "labels"} & set(columns))
+
 def _check_positions(model, loaders:dict):
     "Refuse data longer than the model's position embeddings (absolute or relative) before training: it would fail at its first long batch, inside the model."
     cfg = getattr(model, "config", None); cfg = getattr(cfg, "encoder_config", cfg)  # a PooledClassifier keeps its encoder's config
@@ -459,6 +468,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
     _check_positions(model, {"training": train_loader, "validation": valid_loader})
+    if valid_loader is not None and _has_labels(valid_loader) is False:  # before training, not at the first evaluation
+        raise ValueError("The valid_loader's data has no labels, and validation needs them: give fit a split with a 'label' column.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
@@ -484,7 +495,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn)
     except BaseException as e:  # an error or an interrupt: the callbacks keep what they have (a HistoryLogger writes its steps)
         _call(callbacks, "on_train_interrupt", run)
-        if isinstance(e, torch.OutOfMemoryError): raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
+        if isinstance(e, torch.OutOfMemoryError) and not isinstance(e, _AdvisedOOM): raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
         raise
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
@@ -524,7 +535,9 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         run.epoch, run.batch = run.epoch + 1, 0
     sampler = getattr(batches, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
     if run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) \
-            and (gen is None or run.sampler_state is None):  # (a checkpoint without the generator's state cannot restore it)
+            and (gen is None or run.sampler_state is None) \
+            and not (gen is None and getattr(train_loader, "num_workers", 0) and not getattr(train_loader, "persistent_workers", False)):
+        # (a checkpoint without the generator's state cannot restore it; with workers, iter() draws the order, seeded by the epoch)
         warnings.warn("Resuming mid-epoch with a loader whose order is not a function of the epoch: the rest of this epoch will not be the batches "
                       "the interrupted run would have seen. Use make_loader(..., shuffle=True), or a sampler with its own generator, for an exact resume.")
     def evaluate():
