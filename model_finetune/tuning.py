@@ -119,7 +119,7 @@ def sample_settings(space:dict, # name -> ('log'|'uniform'|'int'|'logint', low, 
     draw = {"log": lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), "uniform": lambda lo, hi: float(rng.uniform(lo, hi)),
             "int": lambda lo, hi: int(rng.integers(lo, hi + 1)),
             "logint": lambda lo, hi: int(np.clip(np.rint(np.exp(rng.uniform(np.log(lo - 0.5), np.log(hi + 0.5)))), lo, hi)),  # each integer: its rounding interval
-            "choice": lambda values: values[rng.integers(len(values))]}
+            "choice": lambda values: v.item() if isinstance(v := values[rng.integers(len(values))], np.generic) else v}  # an array's: a plain int
     return [{k: draw[v[0]](*v[1:]) for k, v in space.items()} for _ in range(n)]
 
 def random_search(trial, space:dict, n:int=8, seed:int=0, progress:bool=True) -> pd.DataFrame:
