@@ -48,7 +48,8 @@ def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatche
     if logits.ndim == 1:  # one unbatched row: a batch of one
         C1, prob = logits.shape[0], target.is_floating_point()
         if target.shape not in ([(C1,)] if prob else [(), (1,)]):  # a class id may be (1,), as in PyTorch
-            raise ValueError(f"target has shape {tuple(target.shape)} for unbatched logits ({C1},): give one class id, shape (), or {C1} class probabilities, shape ({C1},).")
+            raise ValueError(f"target has shape {tuple(target.shape)}{' and is a float' if prob else ''} for unbatched logits ({C1},): give one "
+                             f"class id (an integer, shape ()), or {C1} class probabilities (floats, shape ({C1},)).")
         return cross_entropy(logits[None], target[None] if prob else target.reshape(1), weight, ignore_index, label_smoothing, reduction).squeeze(0)
     logp = log_softmax(logits.movedim(1, -1))  # (N, ..., C): classes last
     C, eps = logp.shape[-1], label_smoothing
