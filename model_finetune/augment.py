@@ -65,3 +65,6 @@ class AugmentCollator:
             ids = augment_ids(ids, self.ops[self.rng.integers(len(self.ops))], self.p, self.rng, self.mask_id, self.special)
             out.append({k: v for k, v in f.items() if k != "token_type_ids"} | {"input_ids": ids, "attention_mask": [1] * len(ids)})
         return self.pad(out)
+
+    def state_dict(self) -> dict: return {"rng": self.rng.bit_generator.state}  # for a checkpoint: `fit` resumes the same perturbations
+    def load_state_dict(self, s:dict): self.rng.bit_generator.state = s["rng"]

@@ -95,6 +95,7 @@ def save_checkpoint(run:Run, folder:str|Path) -> Path:
     save_model(run.model, str(tmp / "model.safetensors"))
     torch.save({"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
                 "rng": rng_state(), "step": run.step, "epoch": run.epoch, "batch": run.batch, "sampler_state": run.sampler_state,
+                "collate": collate.state_dict() if hasattr(collate := getattr(run.loader, "collate_fn", None), "state_dict") else None,
                 "train_seconds": run.train_seconds, "history": _plain(run.history), "stop": run.stop,
                 "callbacks": {k: _plain(cb.state_dict()) for k, cb in _stateful(run).items()}}, tmp / "state.pt")
     meta = _meta(run) | {"batch_order": batch_order(getattr(run, "loader", None), run.epoch)}
@@ -150,6 +151,7 @@ def load_checkpoint(run:Run, folder:str|Path):
     if s["scaler"] or not run.scaler.is_enabled(): run.scaler.load_state_dict(s["scaler"])  # an fp32/bf16 run saved no scaler state
     run.step, run.epoch, run.batch, run.train_seconds, run.history = s["step"], s["epoch"], s["batch"], s["train_seconds"], s["history"]
     run.sampler_state = s.get("sampler_state")
+    if hasattr(getattr(run.loader, "collate_fn", None), "load_state_dict"): run.collate_state = s.get("collate")  # set once its batches are skipped
     for k, cb in _stateful(run).items():
         if k in s.get("callbacks", {}): cb.load_state_dict(s["callbacks"][k])
     set_rng_state(s["rng"])

@@ -361,6 +361,7 @@ class Run:
     callbacks: tuple = ()  # the run's callbacks, so that a checkpoint can save and restore their state
     loader: object = None  # the training loader, so that a checkpoint can record the order of its batches
     sampler_state: object = None  # the state, at this epoch's start, of the generator the loader's sampler draws from (if it has one)
+    collate_state: object = None  # a resumed run's state of the loader's collate_fn (an augmenting one), restored once its batches are skipped
 
     def sync(self):
         "Read the pending losses back from the device into `history`, stopping at a non-finite one."
@@ -555,6 +556,8 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
         it = _epoch_iter(train_loader, run.epoch)
         for _ in range(run.batch): next(it)  # resume mid-epoch
+        if run.collate_state is not None:  # after the skipped batches moved it (without workers): where the interrupted run was
+            train_loader.collate_fn.load_state_dict(run.collate_state); run.collate_state = None
         run.model.train()
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
             lr = run.opt.param_groups[0]["lr"]  # the rate this step uses (a GPU tensor for a capturable optimizer: copied, read back at the next sync)
