@@ -288,8 +288,7 @@ class EvalBatches:
         name = next((c for c in ("labels", "label") if c in table.column_names), None)
         self.labels = None if name is None else self._labels(table.column(name).combine_chunks(), len(ds), name)
         self.label_names = getattr(ds.features.get(name), "names", None) if name else None  # the data's classes in id order, for evaluate
-        self.pad_id, self.left = tokenizer.pad_token_id or 0, getattr(tokenizer, "padding_side", "right") == "left"
-        self.pad_type = getattr(tokenizer, "pad_token_type_id", 0)
+        self.tokenizer = tokenizer  # its pad ids and side are read at each batch, as DataCollatorWithPadding reads them
         self.multiple, self.batch_size = pad_to_multiple_of or 1, batch_size
         self.order, self.batches = sorted_batches(self.lengths, batch_size, pad_to_multiple_of, grow)
 
@@ -306,10 +305,11 @@ class EvalBatches:
     def batch(self, idx:list[int]) -> dict:
         "The padded batch of examples `idx`: input_ids, attention_mask (token_type_ids of pairs, and labels)."
         idx = np.asarray(idx); lens, starts = self.lengths[idx], self.starts[idx]
-        ids, real = pad_ragged(self.ids, lens, starts, self.multiple, self.pad_id, self.left)
-        mask = real.astype(np.int64) if self.mask is None else pad_ragged(self.mask, lens, starts, self.multiple, 0, self.left)[0]
+        tok = self.tokenizer; left = getattr(tok, "padding_side", "right") == "left"
+        ids, real = pad_ragged(self.ids, lens, starts, self.multiple, tok.pad_token_id or 0, left)
+        mask = real.astype(np.int64) if self.mask is None else pad_ragged(self.mask, lens, starts, self.multiple, 0, left)[0]
         out = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
-        if self.types is not None: out["token_type_ids"] = torch.from_numpy(pad_ragged(self.types, lens, starts, self.multiple, self.pad_type, self.left)[0])
+        if self.types is not None: out["token_type_ids"] = torch.from_numpy(pad_ragged(self.types, lens, starts, self.multiple, getattr(tok, "pad_token_type_id", 0), left)[0])
         if self.labels is not None: out["labels"] = self.labels[idx]
         return out
 
