@@ -11,10 +11,12 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { echo "$(VENV) has no pip (its creation failed, e.g. without Debian's python3-venv, or uv made it): run $(PY) -m ensurepip, or remove $(VENV), then make again."; exit 1; }
 	$(PIP) "$(TORCH)" -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make test and make docs need Python 3.11 or newer (tomllib, and smalldocs, the offline docs renderer); $(VENV) has $$($(PY) -V). Remove $(VENV), then: make test PYTHON=python3.11"; exit 1; }
 	$(PIP) "$(TORCH)" -e ".[dev]"
 	touch $@
 
