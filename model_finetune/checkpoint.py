@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_model, save_model
 from torch.utils.data import SequentialSampler
 
-from .train import Callback, Run
+from .train import Callback, Run, class_names
 
 # %% ../nbs/05b_checkpoint.ipynb #64c5f2c1
 def fingerprint(model) -> str:
@@ -38,7 +38,7 @@ def trainable(model, opt) -> list[list[str]]:
 
 def _meta(run:Run) -> dict:
     cfg = getattr(run.model, "config", None)
-    return {"model_class": type(run.model).__name__, "label_names": list(getattr(cfg, "id2label", {}).values()),
+    return {"model_class": type(run.model).__name__, "label_names": class_names(run.model) or [],
             "fingerprint": fingerprint(run.model), "pooling": getattr(cfg, "pooling", None),
             "trainable": trainable(run.model, run.opt), "precision": run.precision,
             "step": run.step, "epoch": run.epoch, "total_steps": run.total_steps, "steps_per_epoch": run.steps_per_epoch, "torch": torch.__version__}

@@ -15,7 +15,7 @@ from datasets import Dataset
 from torch import nn
 
 from .losses import distillation_loss
-from .train import eval_loader, get_device, predict_logits, sum_cross_entropy
+from .train import class_names, eval_loader, get_device, predict_logits, sum_cross_entropy
 
 # %% ../nbs/10_distill.ipynb #9d4afea2
 def student_from_teacher(teacher:nn.Module, # a BERT-style classifier (layers in `base_model.encoder.layer`)
@@ -97,8 +97,7 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the 
                    ) -> Dataset:
     "A copy of `ds` whose `label` column holds the class id (-100 without one, or for datasets' -1) and the teacher's logits (see `pack_targets`)."
     name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
-    loader, id2label = eval_loader(ds, tokenizer), getattr(getattr(teacher, "config", None), "id2label", None) or {}
-    teacher_names = [str(id2label[i]) for i in sorted(id2label, key=int)]  # in id order, whatever the order of the keys
+    loader, teacher_names = eval_loader(ds, tokenizer), class_names(teacher) or []  # in id order
     _check_classes(teacher_names, len(teacher_names), loader.label_names, loader.labels)  # before the teacher's long run
     _check_vocab(teacher, tokenizer, int(loader.ids.max()))
     if device is not None: teacher.to(get_device(device))

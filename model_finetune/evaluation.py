@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from .train import predict_logits
+from .train import class_names, predict_logits
 
 # %% ../nbs/06_evaluation.ipynb #a7feacad
 def confusion_matrix(y_true, # true class ids
@@ -81,8 +81,7 @@ def classification_metrics(y_true, # true class ids
 def _check_label_names(model, loader, label_names:list[str]):
     "Refuse class names other than the model's, or than those the data's ids were encoded with: ids would be scored under other names."
     same = lambda a, b: [str(n).strip().casefold() for n in a] == [str(n).strip().casefold() for n in b]  # 'NEGATIVE' is 'negative'
-    ours, id2label = list(label_names), getattr(getattr(model, "config", None), "id2label", None) or {}
-    have = [id2label[i] for i in sorted(id2label, key=int)]  # in id order, whatever the order of config.json's keys
+    ours, have = list(label_names), class_names(model) or []  # the model's in id order
     if have and have != [f"LABEL_{i}" for i in range(len(have))] and not same(have, ours):  # (LABEL_i: a model saved without names)
         raise ValueError(f"label_names {ours} are not the model's classes {have} (in id order): give evaluate the model's classes.")
     feature = getattr(getattr(loader, "dataset", None), "features", {}).get("label")  # a DataLoader over a Dataset

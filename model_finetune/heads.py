@@ -283,7 +283,8 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
         if hasattr(model.config, "pad_token_id") and model.config.pad_token_id is None: model.config.pad_token_id = _pad_token_id(path)  # a decoder's (GPT-2, Llama) config often has none
         inside = lambda key: bool(base_prefix(model)) and key.startswith(base_prefix(model) + ".")  # a backbone weight
         if not any(not inside(key) for key in info["missing_keys"]):  # no head weight drawn anew: the folder's own head was loaded
-            had = list(AutoConfig.from_pretrained(path).id2label.values())
+            saved = AutoConfig.from_pretrained(path).id2label
+            had = [saved[i] for i in sorted(saved, key=int)]  # in id order: transformers 4 saved the keys sorted as text ('0', '1', '10', '2')
             if had != list(label_names):
                 raise ValueError(f"{path} is already a classifier, for the classes {had}: its head would keep their order under the names "
                                  f"{list(label_names)}. Start from the pretrained encoder it was fine-tuned from, or give data with its classes.")

@@ -8,7 +8,7 @@ Docs: https://model-finetune.github.io/model-finetune/train.html.md"""
 __all__ = ['PRECISIONS', 'OOM_ADVICE', 'EVAL_OOM_ADVICE', 'get_device', 'seed_everything', 'make_optimizer', 'resolve_precision',
            'autocast', 'count_targets', 'model_logits', 'sum_cross_entropy', 'train_step', 'check_finite',
            'warn_single_class', 'fast_attention', 'compiled', 'capturable_optimizer', 'GraphedStep', 'sorted_batches',
-           'EvalBatches', 'eval_loader', 'predict_logits', 'Run', 'Callback', 'validate', 'fit']
+           'EvalBatches', 'eval_loader', 'predict_logits', 'Run', 'Callback', 'class_names', 'validate', 'fit']
 
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
@@ -384,12 +384,18 @@ class Callback:
     def on_train_interrupt(self, run:Run): pass  # an error or an interrupt (Ctrl-C, a notebook's stop button) ended the run
 
 # %% ../nbs/05_train.ipynb #05012639
+def class_names(model) -> list[str]|None:
+    "The class names of `model.config.id2label` in id order, whatever the order of its keys; None without any."
+    id2label = getattr(getattr(model, "config", None), "id2label", None) or {}
+    return [str(id2label[i]) for i in sorted(id2label, key=int)] or None
+
+# %% ../nbs/05_train.ipynb #8b7d9d1f
 def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
     logits, labels = predict_logits(model, loader, device, precision=precision, require_labels="Validation (fit's valid_loader)")
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
-    warn_single_class(logits.argmax(-1), list(getattr(getattr(model, "config", None), "id2label", {}).values()) or None, labels[labels != -100])
+    warn_single_class(logits.argmax(-1), class_names(model), labels[labels != -100])
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
 # %% ../nbs/05_train.ipynb #b1622c25
