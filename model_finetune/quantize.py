@@ -31,6 +31,7 @@ def quant_params(x:torch.Tensor, qmin:int=-128, qmax:int=127,
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Scale (float32) and zero point (int64) mapping the range of `x`, widened to include 0, onto [qmin, qmax]."
     if symmetric and qmin >= 0: raise ValueError(f"symmetric quantization has zero point 0 and needs a signed range, got [{qmin}, {qmax}]")
+    if dim is not None and not -x.ndim <= dim < x.ndim: raise ValueError(f"dim={dim} is not a dimension of a {x.ndim}-d tensor: give one of {list(range(x.ndim))}, or None (per tensor)")
     if dim is None: lo, hi = x.min(), x.max()
     else:
         rest = [d for d in range(x.ndim) if d != dim % x.ndim]  # reduce over every other dimension (none for a vector)
@@ -80,6 +81,9 @@ def quantize_classifier(model:nn.Module, per_channel:bool=True) -> nn.Module:
         # imported here, not at the top: torch says it "will be removed", and the rest of this module must import without it
         from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
         qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+        if other := sorted({str(p.dtype) for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32}):
+            raise ValueError(f"quantize_classifier quantizes a float32 model; this one holds {', '.join(other)} weights, which its int8 layers "
+                             "cannot run with: pass model.float().")
         return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {nn.Linear: qconfig})
 
 def model_size_mb(model:nn.Module) -> float:
