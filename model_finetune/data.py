@@ -32,6 +32,8 @@ MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "None", "null", "NULL", 
 def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     "Raise a clear error if the frame is empty, a column is missing, or texts/labels are unusable."
     if len(df) == 0: raise ValueError("The data has no rows. Give a file with a header and at least a few labelled rows.")
+    if text_column == label_column: raise ValueError(f"text_column and label_column are both '{text_column}': the labels must be a column of their own. "
+                                                     "Name it with --label-column / label_column=.")
     for kind, col in (("text", text_column), ("label", label_column)):
         if col not in df.columns:
             seps = [n for c, n in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if len(df.columns) == 1 and c in str(df.columns[0])]
@@ -45,6 +47,9 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     empty = np.flatnonzero(text.str.strip() == "")
     if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at data row {empty[0] + 1}). Remove them.")
     labels = df[label_column].reset_index(drop=True)
+    nested = np.flatnonzero(labels.map(lambda v: isinstance(v, (list, tuple, set, dict, np.ndarray))))  # JSON arrays and objects
+    if len(nested): raise ValueError(f"{len(nested)} row(s) have a label that is a list or an object (first at data row {nested[0] + 1}: {labels[nested[0]]!r}): "
+                                     "multi-label or nested data? Give one label per row, or flatten the field into a column of single labels.")
     missing = np.flatnonzero(labels.isna() | labels.map(lambda v: isinstance(v, str) and v.strip() in MISSING_LABELS))
     if len(missing):
         v = labels[missing[0]]
@@ -114,6 +119,13 @@ def normalized_key(text:str) -> str:
     return " ".join(_LINK_OR_MENTION.sub(" ", text).translate(_SEPARATORS).split())
 
 # %% ../nbs/03_data.ipynb #5564bf07
+def _strata(labels:pd.Series, ids:np.ndarray) -> np.ndarray:
+    "Per row, the smallest id its class's labels get without `label_names`: a stratification key that ignores their order."
+    with warnings.catch_warnings():  # a warning about the labels is the encoding's to give, once
+        warnings.simplefilter("ignore")
+        default = _encode_labels(labels, None)[0]
+    return pd.Series(default).groupby(ids).transform("min").to_numpy()  # without label_names: the ids themselves
+
 def from_pandas(df:pd.DataFrame, # one row per example
                 text_column:str="text", # column with the input text
                 label_column:str="label", # column with the class (names or ids 0..k-1)
@@ -128,7 +140,7 @@ def from_pandas(df:pd.DataFrame, # one row per example
     _check_columns(df, text_column, label_column)
     y, names = _encode_labels(df[label_column], label_names)  # before dropping rows, so errors name the user's row
     if len(np.unique(y)) < 2: raise ValueError(f"Every example has the label {names[y[0]]!r}: a classifier needs at least two classes.")
-    df = pd.DataFrame({"text": df[text_column].str.strip().to_numpy(), "y": y})
+    df = pd.DataFrame({"text": df[text_column].str.strip().to_numpy(), "y": y, "k": _strata(df[label_column], y)})
     n = len(df)
     keys = df["text"].map(normalized_key)
     keys = keys.where(keys != "", df["text"])  # texts with no letters, digits or emoji are compared as they are
@@ -140,11 +152,11 @@ def from_pandas(df:pd.DataFrame, # one row per example
         warnings.warn(f"{keys[mixed.index].nunique()} group(s) of duplicate or near-duplicate texts ({len(mixed)} rows) have different labels, "
                       f"e.g. {ex['text'].iloc[0]!r} is labelled {[names[i] for i in pd.unique(ex['y'])]}. Each group keeps its first row "
                       f"and that row's label ({names[ex['y'].iloc[0]]!r} here). Check those labels in the data, or remove the rows you doubt.")
-    y = df["y"].to_numpy()
+    y, k = df["y"].to_numpy(), df["k"].to_numpy()
     idx = np.arange(len(df))
-    try:
-        rest, test = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
-        train, valid = train_test_split(rest, test_size=valid_size / (1 - test_size), stratify=y[rest], random_state=seed)
+    try:  # stratified by k, not y: scikit-learn draws class by class in id order, and the order of label_names must not matter
+        rest, test = train_test_split(idx, test_size=test_size, stratify=k, random_state=seed)
+        train, valid = train_test_split(rest, test_size=valid_size / (1 - test_size), stratify=k[rest], random_state=seed)
     except ValueError as e:
         raise ValueError(f"Cannot make stratified splits of {len(df)} examples over {len(names)} classes ({e}). "
                          "Give more examples of each class.") from None
@@ -302,15 +314,23 @@ def kfold(dsd:DatasetDict, k:int=5, seed:int=0) -> list[DatasetDict]:
     return [DatasetDict(train=pool.select(tr), validation=pool.select(va), test=dsd["test"]) for tr, va in folds]
 
 # %% ../nbs/03_data.ipynb #b1cf9045
+def _class_ids(labels) -> np.ndarray:
+    "Labels as an integer array of class ids 0..k-1 (a float such as 1.0 is its integer), with a clear error for anything else."
+    y = np.asarray(labels)
+    bad = ~(np.isfinite(y) & (y % 1 == 0) & (y >= 0)) if y.dtype.kind in "biuf" else np.ones(y.shape, bool)  # names, 1.5, -1, NaN
+    if bad.any(): raise ValueError(f"Labels must be integer class ids 0..k-1 (got {y.dtype} values, e.g. {y[bad][0].item()!r}). "
+                                   "Give the dataset's `label` column, or map names to ids first (ClassLabel.str2int).")
+    return y.astype(int)
+
 def class_weights(labels, num_classes:int) -> torch.Tensor:
     "Balanced class weights n / (k · n_c), for `F.cross_entropy(weight=...)`."
-    counts = np.bincount(np.asarray(labels), minlength=num_classes)
+    counts = np.bincount(_class_ids(labels), minlength=num_classes)
     if (counts == 0).any(): raise ValueError(f"Class(es) {np.flatnonzero(counts == 0).tolist()} have no examples: cannot weight them.")
     return torch.tensor(len(labels) / (num_classes * counts), dtype=torch.float32)
 
 def balanced_sampler(labels, seed:int=0, num_samples:int|None=None) -> WeightedRandomSampler:
     "Draw examples with probability ∝ 1/n_class (with replacement): every class equally often on average."
-    y = np.asarray(labels)
+    y = _class_ids(labels)
     w = 1.0 / np.bincount(y)[y]
     return WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), num_samples or len(y), replacement=True,
                                  generator=torch.Generator().manual_seed(seed))
