@@ -31,6 +31,9 @@ def train_from(model:nn.Module,
     "Make `block` and every block above it trainable, freeze every block below it; returns the model."
     order = blocks(model)
     if block not in order: raise ValueError(f"No block {block!r} in this model; its blocks are: {', '.join(order)}.")
+    if lora := [n for n, _ in model.named_parameters() if ".lora_" in n]:  # by name: ours and peft's adapters
+        raise ValueError(f"This model has LoRA adapters ({lora[0]}, ...): LoRA decides what trains. Train the model add_lora "
+                         "returned as it is (with train.fit), or call unload_lora(model) first to train the plain model.")
     for name, p in model.named_parameters(): p.requires_grad_(order.index(block_name(name, base_prefix(model))) >= order.index(block))
     return model
 

@@ -76,12 +76,16 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     heads = [model.get_submodule(n) for n in train_names]
     inside = lambda n: any(n == h or n.startswith(h + ".") for h in train_names)  # trained whole: no adapter there (as peft)
     targets = [n for n in linears if _matches(n, target_modules) and not inside(n)]
-    if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}. "
-                                     f"Linear layers in this model include: {', '.join(linears[:8])}.")
+    others = sorted({f"{type(m).__module__.split('.')[0]} {type(m).__name__}" for n, m in model.named_modules()
+                     if _matches(n, target_modules) and not isinstance(m, (nn.Linear, LoRALinear))})  # GPT-2's Conv1D
+    if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}"
+                                     + (f": the modules of that name are {', '.join(others)}, which LoRALinear does not wrap (use peft for them)" if others else "")
+                                     + f". Linear layers in this model include: {', '.join(linears[:8])}.")
     if train_modules and not heads: raise ValueError(f"No module named {', '.join(map(repr, train_modules))} to keep trainable (the head?). "
                                                      "Name the head in train_modules, or pass train_modules=() to train only the adapters.")
     model.requires_grad_(False)  # checked first: an error leaves the model as it was
     for n in targets: model.set_submodule(n, LoRALinear(model.get_submodule(n), r, alpha, dropout))
+    for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True)  # a second call's too
     for m in heads: m.requires_grad_(True)
     return model
 
@@ -97,9 +101,9 @@ def unmerge_lora(model:nn.Module) -> nn.Module:
     return model
 
 def unload_lora(model:nn.Module) -> nn.Module:
-    "Merge every LoRA layer and put its base `nn.Linear` back in its place: the plain model, for `save_pretrained`; returns it."
+    "Merge every LoRA layer and put its base `nn.Linear` back in its place: the plain model, all trainable, for `save_pretrained`; returns it."
     for n, m in lora_layers(model).items(): model.set_submodule(n, m.merge().base)
-    return model
+    return model.requires_grad_(True)  # as before add_lora: the frozen base trains again
 
 # %% ../nbs/09_lora.ipynb #3550b3fa
 def lora_state_dict(model:nn.Module) -> dict[str, torch.Tensor]:
