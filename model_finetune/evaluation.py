@@ -31,7 +31,7 @@ def confusion_matrix(y_true, # true class ids
                     ) -> np.ndarray:
     "Counts `C[i, j]` of examples of true class i predicted as class j."
     t, p, k = np.asarray(y_true), np.asarray(y_pred), num_classes
-    if t.shape != p.shape: raise ValueError(f"{t.shape[0] if t.ndim else 1} true labels but {p.shape[0] if p.ndim else 1} predictions: give one prediction per example.")
+    if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example, both as (n,) arrays.")
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= k): raise ValueError(f"Class ids must be in [0, {k}).")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)  # pair (i, j) -> id k*i + j
 
@@ -40,7 +40,7 @@ def accuracy(y_true, # true class ids
             ) -> float:
     "Fraction of examples predicted correctly."
     t, p = np.asarray(y_true), np.asarray(y_pred)
-    if t.shape != p.shape: raise ValueError(f"{t.size} true labels but {p.size} predictions: give one prediction per example.")
+    if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example, both as (n,) arrays.")
     return float(np.mean(t == p))
 
 # %% ../nbs/06_evaluation.ipynb #fe7ed685
@@ -50,17 +50,19 @@ def _divide(a, b) -> np.ndarray:
 
 def precision_recall_f1(y_true, # true class ids
                         y_pred, # predicted class ids
-                        num_classes:int|None=None, # k; default: the largest id + 1
+                        num_classes:int|None=None, # k; default: the largest id + 1, and averages over the classes in y_true or y_pred
                         average:str|None=None, # None (per class), 'macro', 'micro' or 'weighted'
                        ) -> tuple:
     "`(precision, recall, f1, support)`: arrays per class, or floats and `None` support when averaged."
     if average not in (None, "macro", "micro", "weighted"): raise ValueError(f"average must be None, 'macro', 'micro' or 'weighted', not {average!r}")
     t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.size == 0: raise ValueError("No examples: precision, recall and F1 need at least one true label and prediction.")
     cm = confusion_matrix(t, p, num_classes or int(max(t.max(), p.max())) + 1)
     tp, pred_sum, true_sum = np.diag(cm), cm.sum(0), cm.sum(1)
     if average == "micro": tp, pred_sum, true_sum = tp.sum(keepdims=True), pred_sum.sum(keepdims=True), true_sum.sum(keepdims=True)
     prec, rec, f1 = _divide(tp, pred_sum), _divide(tp, true_sum), _divide(2 * tp, true_sum + pred_sum)
     if average is None: return prec, rec, f1, true_sum
+    if average == "macro" and not num_classes: prec, rec, f1 = (x[np.union1d(t, p)] for x in (prec, rec, f1))  # scikit-learn's default classes
     w = true_sum if average == "weighted" else None
     return float(np.average(prec, weights=w)), float(np.average(rec, weights=w)), float(np.average(f1, weights=w)), None
 
@@ -103,12 +105,14 @@ def evaluate(model, # a classifier
     return {"loss": F.cross_entropy(logits, labels).item(), **out}
 
 # %% ../nbs/06_evaluation.ipynb #05293348
-def plot_confusion_matrix(cm, # square matrix of counts, rows = true class
+def plot_confusion_matrix(cm, # square matrix of counts (or of rates, normalised), rows = true class
                           label_names:list[str], # class names in id order
                           title:str="", ax=None):
     "Draw a confusion matrix with counts in the cells; returns the figure."
     if ax is None: _, ax = plt.subplots(figsize=(1.2 * len(label_names) + 2, 1.2 * len(label_names) + 1.5))
-    ConfusionMatrixDisplay(np.asarray(cm), display_labels=label_names).plot(ax=ax, cmap="Blues", colorbar=False, values_format="d")
+    cm = np.asarray(cm)
+    fmt = "d" if cm.dtype.kind in "iu" else ".2f"  # counts as integers, rates with two decimals
+    ConfusionMatrixDisplay(cm, display_labels=label_names).plot(ax=ax, cmap="Blues", colorbar=False, values_format=fmt)
     ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
@@ -128,7 +132,10 @@ def _binary_roc_auc(y:np.ndarray, s:np.ndarray) -> float:
 def _one_vs_rest(binary_metric, y_true, scores) -> float:
     "A binary metric of (boolean labels, scores): on (n,) scores for class 1, or averaged over the columns of (n, k) scores."
     y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
-    if s.ndim == 1: return binary_metric(y == 1, s)
+    if s.ndim == 1:
+        if not np.isin(y, [0, 1]).all(): raise ValueError(f"Binary scores need 0/1 labels, got {np.unique(y).tolist()}: map the positive class "
+                                                          "to 1 and the others to 0, or give (n, k) scores for one-vs-rest.")
+        return binary_metric(y == 1, s)
     return float(np.mean([binary_metric(y == c, s[:, c]) for c in range(s.shape[1])]))
 
 def roc_auc(y_true, # class ids (0/1 when binary)
@@ -148,10 +155,12 @@ def _binary_average_precision(y:np.ndarray, s:np.ndarray) -> float:
     return float(np.sum(np.diff(recall, prepend=0) * precision))
 
 def average_precision(y_true, # class ids (0/1 when binary)
-                      scores, # (n,) score of class 1, or (n, k) class scores for one-vs-rest
+                      scores, # (n,) score of class 1, (n, 2) probabilities (column 1 is used), or (n, k) class scores for one-vs-rest
                      ) -> float:
     "Average precision (PR-AUC), binary or one-vs-rest macro-averaged over classes."
-    return _one_vs_rest(_binary_average_precision, y_true, scores)
+    s = np.asarray(scores, dtype=float)
+    if s.ndim == 2 and s.shape[1] == 2: s = s[:, 1]  # binary: class 1's AP, as scikit-learn's; one-vs-rest would average in class 0's
+    return _one_vs_rest(_binary_average_precision, y_true, s)
 
 # %% ../nbs/06_evaluation.ipynb #3b28500c
 def log_loss(y_true, # class ids
@@ -160,22 +169,29 @@ def log_loss(y_true, # class ids
     "Mean negative log-probability of the true class, probabilities clipped to [eps, 1 - eps]."
     y, p = np.asarray(y_true), np.asarray(probs, dtype=float)
     if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2)
+    if y.shape != (len(p),): raise ValueError(f"Labels of shape {y.shape} for {len(p)} rows of probabilities: give one class id per row.")
+    if ((p < 0) | (p > 1)).any(): raise ValueError("Probabilities must be in [0, 1]: these look like logits, apply softmax first.")
+    if (np.abs(p.sum(1) - 1) > 1e-3).any(): raise ValueError("Each row of probabilities must sum to 1: normalise them (softmax for logits) first.")
+    if y.size and (y.min() < 0 or y.max() >= p.shape[1]): raise ValueError(f"Class ids must be in [0, {p.shape[1]}): one column of probabilities per class.")
     eps = np.finfo(p.dtype).eps
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], eps, 1 - eps))))
 
 # %% ../nbs/06_evaluation.ipynb #7fd4f84f
-def calibration_bins(probs, # (n, k) class probabilities
+def calibration_bins(probs, # (n, k) class probabilities, or (n,) probability of class 1
                      y_true, # (n,) class ids
                      n_bins:int=15, # M equal-width confidence bins
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(count, accuracy, confidence)` per confidence bin; accuracy and confidence are 0 in empty bins."
     p, y = np.asarray(probs, dtype=float), np.asarray(y_true)
+    if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2), as log_loss
+    if len(p) == 0: raise ValueError("No examples: calibration needs at least one prediction.")
+    if y.shape != (len(p),): raise ValueError(f"Labels of shape {y.shape} for {len(p)} rows of probabilities: give one class id per row.")
     conf, right = p.max(1), (p.argmax(1) == y).astype(float)
     b = np.searchsorted(np.arange(1, n_bins) / n_bins, conf, side="left")  # bin m (from 0) holds (m/M, (m+1)/M]
     count = np.bincount(b, minlength=n_bins)
     return count, np.bincount(b, right, n_bins) / np.maximum(count, 1), np.bincount(b, conf, n_bins) / np.maximum(count, 1)
 
-def expected_calibration_error(probs, # (n, k) class probabilities
+def expected_calibration_error(probs, # (n, k) class probabilities, or (n,) probability of class 1
                                y_true, # (n,) class ids
                                n_bins:int=15, # M equal-width confidence bins
                               ) -> float:
@@ -236,6 +252,7 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
                 ) -> tuple[float, float, float]:
     "The metric on all examples and its percentile bootstrap interval: `(estimate, low, high)`."
     t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example.")
     f = _metric(metric, np.arange(num_classes) if num_classes else np.union1d(t, p))  # the classes of the whole sample
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))  # (B, n) resampled example ids
     vals = np.array([f(t[i], p[i]) for i in idx])
@@ -245,6 +262,7 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
 def paired_bootstrap_diff(y_true, pred_a, pred_b, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
     "metric(a) − metric(b) on the same examples, with its paired bootstrap interval: `(diff, low, high)`."
     t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    if not t.shape == a.shape == b.shape: raise ValueError(f"True labels of shape {t.shape}, predictions of shapes {a.shape} and {b.shape}: give both models' predictions for every example.")
     f = _metric(metric, np.union1d(t, np.union1d(a, b)))
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))
     vals = np.array([f(t[i], a[i]) - f(t[i], b[i]) for i in idx])
