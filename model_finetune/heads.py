@@ -126,8 +126,8 @@ def pool(hidden:torch.Tensor, # (B, T, C) the encoder's last hidden states
          attention_mask:torch.Tensor, # (B, T), 1 for real tokens, 0 for padding
          pooling:str="mean", # 'cls', 'mean' or 'max'
         ) -> torch.Tensor:
-    "One vector per sequence, (B, C): the first token's, or the mean or the maximum over the real tokens."
-    if pooling == "cls": return hidden[:, 0]
+    "One vector per sequence, (B, C): the first real token's, or the mean or the maximum over the real tokens."
+    if pooling == "cls": return hidden[torch.arange(len(hidden), device=hidden.device), attention_mask.long().argmax(1)]  # position 0 unless padded on the left
     m = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
     if pooling == "mean": return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
     if pooling == "max": return hidden.masked_fill(m == 0, torch.finfo(hidden.dtype).min).amax(1)
@@ -160,6 +160,10 @@ def classification_loss(logits:torch.Tensor, # (B, num_labels)
                        ) -> torch.Tensor:
     "Cross-entropy, BCE with logits or MSE as transformers computes them, with clear errors when labels and head disagree."
     k = logits.shape[-1]
+    multi_hot = labels.shape == logits.shape and k > 1  # (B, k) 0/1 targets, not (B,) class ids
+    if multi_hot and (problem_type == "single_label_classification" or problem_type == "multi_label_classification" and not labels.is_floating_point()):
+        raise ValueError(f"Labels of shape {tuple(labels.shape)}, one column per output, are multi-hot targets: multi-hot labels must be float "
+                         "(labels.float()), with problem_type 'multi_label_classification' or unset (integer labels mean class ids).")
     if problem_type == "single_label_classification":
         bad = (labels >= k) | ((labels < 0) & (labels != -100))  # -100 is ignored, as in F.cross_entropy
         if bad.any(): raise ValueError(f"Label {labels[bad][0].item()} does not fit a head with num_labels={k} (class ids 0..{k - 1}). "
@@ -211,7 +215,13 @@ class PooledClassifier(PreTrainedModel):
     def __init__(self, config:PooledConfig):
         super().__init__(config)
         enc, h = config.encoder_config, hidden_size_of(config.encoder_config)
-        self.backbone = AutoModel.from_config(enc)
+        self.backbone, name = AutoModel.from_config(enc), type(enc).__name__
+        if getattr(enc, "is_encoder_decoder", False) or self.backbone.main_input_name != "input_ids":  # T5, BART; ViT reads pixel_values
+            raise ValueError(f"{name} is not a text encoder (an encoder-decoder, or a model of images or audio): PooledClassifier pools a text "
+                             "encoder's hidden states. Use a text encoder (BERT, MiniLM, RoBERTa, ...), or pooling=None for transformers' own head.")
+        if config.pooling == "cls" and any(getattr(m, "is_causal", False) is True for m in self.backbone.modules()):
+            raise ValueError(f"{name} is a causal decoder: its first token attends only to itself, so pooling 'cls' gives every text that "
+                             "starts alike the same vector. Use pooling='mean', or pooling=None for its own last-token head.")
         has_pooler = getattr(self.backbone, "pooler", None) is not None
         if config.pooling == "pooler" and not has_pooler:
             raise ValueError(f"{type(self.backbone).__name__} has no pooler layer: use pooling 'cls', 'mean' or 'max'.")
@@ -236,8 +246,9 @@ class PooledClassifier(PreTrainedModel):
         x = out.pooler_output if pooling == "pooler" else pool(out.last_hidden_state, attention_mask, pooling)  # (B, C)
         logits, loss = self.classifier(self.dropout(x)), None  # (B, num_labels)
         if labels is not None:
-            self.config.problem_type = infer_problem_type(self.config.num_labels, labels, self.config.problem_type)
-            loss = classification_loss(logits, labels, self.config.problem_type)
+            problem_type = infer_problem_type(self.config.num_labels, labels, self.config.problem_type)
+            loss = classification_loss(logits, labels, problem_type)
+            self.config.problem_type = problem_type  # written once the labels fit, so that a wrong first batch does not fix it
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
 
 # %% ../nbs/04_heads.ipynb #77dcb4bc
@@ -272,6 +283,9 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                     pooling:str|None=None, # None: transformers' own head; else one of `POOLINGS`, as a `PooledClassifier`
                    ):
     "The backbone with a new, randomly initialised classification head for `len(label_names)` classes (a classifier of these classes keeps its own)."
+    if len(label_names) == 0: raise ValueError("label_names is empty: give the class names in id order, e.g. ['negative', 'positive'].")
+    if dup := sorted({n for n in label_names if list(label_names).count(n) > 1}):
+        raise ValueError(f"label_names repeats {dup}: id2label and label2id need one name per class. Give each class its own name, in id order.")
     path, k = resolve_model(name), len(label_names)
     labels = dict(num_labels=k, id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
     if pooling is None:
@@ -294,8 +308,8 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                              f"{missing[0]}), and would start at random. Give the pretrained encoder's folder (for a masked-LM model, the "
                              "folder mlm.save_encoder writes).")
         if any(inside(key) for key in info["missing_keys"]):
-            warnings.warn(f"{path} has no pooler weights: transformers' head reads a pooler, which starts at random here and trains with "
-                          "the head. pooling='mean' (or 'cls') needs none.")
+            warnings.warn(f"{path} has no pooler weights: transformers' head reads a pooler, which starts at random here and stays random "
+                          "if the encoder is frozen (strategy 'frozen', or LoRA). pooling='mean' needs none.")
         return model
     pooling = check_pooling(pooling)
     has_head = f"{path} is not a plain encoder checkpoint: it already has a classification head. Give the pretrained encoder's folder, or pooling=None."
@@ -310,7 +324,11 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
         if not any(s in str(e) for s in ("corrupted", "size mismatch", "ignore_mismatched_sizes")): raise
         raise ValueError(has_head) from e
     if not any(key.startswith("classifier.") for key in info["missing_keys"]): raise ValueError(has_head)  # its head was loaded
+    if any(re.match(r"(classifier|score|classification_head)\.", key) for key in info["unexpected_keys"]): raise ValueError(has_head)  # another's (RoBERTa's, a decoder's)
     if missing := sorted(key for key in info["missing_keys"] if not key.startswith("classifier.")):
+        if all(".pooler." in key for key in missing):
+            raise ValueError(f"{path} has no pooler weights (a masked-LM checkpoint, say), so pooling='pooler' would read a random pooler. "
+                             "Use pooling='mean', which needs none.")
         raise ValueError(f"{path} is not a plain encoder checkpoint: {len(missing)} encoder weights were not found in it "
                          f"(e.g. {missing[0]}). Give the pretrained encoder's folder, or pooling=None.")
     return model
@@ -326,6 +344,9 @@ def load_trained(path:str|Path, # a folder written by `model-finetune train` or 
         raise ValueError(f"{path} has no weights (model.safetensors, or an older pytorch_model.bin): give a folder saved with save_pretrained.")
     tok = _checked_tokenizer(path)
     model, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True, dtype=torch.float32)
+    if lora := sorted(key for key in info["unexpected_keys"] if ".lora_" in key):
+        raise ValueError(f"{path} was saved with LoRA wrappers ({lora[0]}), which a classifier does not have: call "
+                         "model_finetune.lora.unload_lora(model) before model.save_pretrained(folder), then load that folder.")
     if info["missing_keys"]:  # weights transformers had to draw at random: the head of a model that was never fine-tuned
         raise ValueError(f"{path} holds a model without a classification head ({sorted(info['missing_keys'])[0]} is not in it). "
                          f"Fine-tune it first: model-finetune train --model {path} --dataset ... --output-dir DIR")
