@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model_dir", help="a folder written by `model-finetune train`")
     e.add_argument("--split", choices=["train", "validation", "test", "all"], default=None,
                    help="default: 'test' for a built-in dataset or the file the model was trained on, 'all' (every row) for another file")
+    e.add_argument("--overwrite", action="store_true", help="replace the eval-<dataset>-<split>.json of an earlier evaluate")
     for q in (t, e):
         q.add_argument("--dataset", required=q is t, help=f"{', '.join(BUILT_IN)}, or a .csv/.tsv/.json/.jsonl file"
                                                            + ("" if q is t else " (default: the training run's)"))
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--max-length", type=_positive, default=128 if q is t else None,
                        help="truncate texts to this many tokens" + ("" if q is t else " (default: the training run's)"))
         q.add_argument("--seed", type=int, default=None, help="seed for the split and training (train: 0; evaluate: the training seed)")
-    r = sub.add_parser("predict", help="print the predicted label and its probability for each text")
+    r = sub.add_parser("predict", help="print the predicted label and its probability for each text",
+                       description="Print one line per text: label<TAB>probability<TAB>text, with a backslash, tab, newline or CR "
+                                   "in the text written as \\\\, \\t, \\n, \\r.")
     r.add_argument("model_dir", help="a folder written by `model-finetune train`")
     r.add_argument("texts", nargs="+", help="texts to classify")
     r.add_argument("--max-length", type=_positive, default=None, help="truncate texts to this many tokens (default: the training run's)")
@@ -195,10 +198,10 @@ def predict(model_dir:str|Path, texts:list[str],
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
 
 def evaluate_dir(args) -> dict:
-    "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder (with a hash of the path if another file of that name has one)."
+    "Evaluate a fine-tuned model folder on a split of `args.dataset`; write `eval-<dataset>-<split>.json` into the folder (with a hash of the path if another file of that name has one), replacing an earlier one only with `args.overwrite`."
     import datasets
     from model_finetune.batching import tokenize
-    from model_finetune.data import DATASETS
+    from model_finetune.data import DATASETS, _tidy_label, read_file
     from model_finetune.evaluation import evaluate
     from model_finetune.heads import load_trained
     from model_finetune.train import eval_loader, get_device
@@ -213,13 +216,19 @@ def evaluate_dir(args) -> dict:
     same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
     if same_file: args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
+    if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
+    _check_max_length(args.max_length, model, tok)
+    split = args.split or ("test" if builtin or same_file else "all")  # the rows it trained on are not a test
+    where = str(args.dataset) if builtin else str(Path(str(args.dataset)).expanduser().resolve())
+    out = Path(args.model_dir).expanduser() / f"eval-{Path(where).stem}-{split}.json"
+    if out.exists() and json.loads(out.read_text()).get("dataset") != where:  # another file of that name: keep its results
+        out = out.with_name(f"eval-{Path(where).stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}-{split}.json")
+    if out.exists() and not args.overwrite:  # before any work: its seed or --max-length may differ from this run's
+        raise FileExistsError(f"{out} holds the results of an earlier evaluate. Move it away, or pass --overwrite to replace it. Nothing was evaluated.")
     if same_file and args.seed is not None and args.seed != trained.get("seed", 0) and args.split != "all":
         warnings.warn(f"--seed {args.seed} splits {args.dataset} otherwise than the training run (seed {trained.get('seed', 0)}): "
                       "this split holds rows the model trained on. Leave --seed out.")
     if args.seed is None: args.seed = trained.get("seed", 0)
-    if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
-    _check_max_length(args.max_length, model, tok)
-    split = args.split or ("test" if builtin or same_file else "all")  # the rows it trained on are not a test
     if not builtin and same_file and split != "all" and (sha := trained.get("dataset_sha256")) and sha != sha256sum(Path(args.dataset).expanduser()):
         warnings.warn(f"{args.dataset} changed since the model was trained on it, so its {split} split is drawn anew and may hold rows the "
                       "model trained on. Evaluate on a separate file (the default split for it is 'all'), or train again.")
@@ -233,13 +242,13 @@ def evaluate_dir(args) -> dict:
         if "have a label outside" not in str(e): raise
         raise ValueError(f"{e} Here the label names are the model's classes: evaluate it on data labelled with them.") from None
     if label_names is None: ds = ds.cast_column("label", datasets.ClassLabel(names=names))  # matched by id: the same ids, the model's names
-    where = str(args.dataset) if str(args.dataset) in BUILT_IN else str(Path(str(args.dataset)).expanduser().resolve())
-    metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed}
-    out = Path(args.model_dir).expanduser() / f"eval-{Path(where).stem}-{split}.json"
-    if out.exists() and json.loads(out.read_text()).get("dataset") != where:  # another file of that name: keep its results
-        out = out.with_name(f"eval-{Path(where).stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}-{split}.json")
+    elif not builtin and not {str(_tidy_label(v)) for v in read_file(args.dataset)[args.label_column]} & {str(_tidy_label(n)) for n in names}:
+        warnings.warn(f"No label in {args.dataset} is one of the model's classes {names}, so its labels are matched by id: "  # as data's encoding did
+                      + ", ".join(f"{i}={n}" for i, n in enumerate(names)) + ". Check that this is the model's order.")
+    metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed,
+               "max_length": args.max_length, "text_column": args.text_column, "label_column": args.label_column}
     out.write_text(json.dumps(metrics, indent=2))
-    return metrics
+    return metrics | {"file": str(out)}
 
 # %% ../nbs/07_cli.ipynb #e339ede2
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, AssetError)
@@ -252,6 +261,10 @@ def _report(m:dict) -> str:
     if absent := [n for n, c in m["per_class"].items() if c["support"] == 0]:
         lines.append(f"  ({', '.join(absent)}: not in this data; macro-F1 counts {'its' if len(absent) == 1 else 'their'} F1 of 0)")
     return "\n".join(lines)
+
+def _tsv_field(text:str) -> str:
+    "`text` as one field of a TSV line: a backslash, tab, newline or carriage return in it is written as \\\\, \\t, \\n, \\r."
+    return text.translate({ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `model-finetune` command."
@@ -273,10 +286,10 @@ def _run(args) -> int:
         elif args.command == "doctor":
             return 1 if problems(doctor()) else 0
         elif args.command == "predict":
-            for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts, args.max_length)): print(f"{label}\t{p:.3f}\t{text}")
+            for text, (label, p) in zip(args.texts, predict(args.model_dir, args.texts, args.max_length)): print(f"{label}\t{p:.3f}\t{_tsv_field(text)}")
         else:
             m = evaluate_dir(args)
-            print(f"{m['dataset']} [{m['split']}] {_report(m)}")
+            print(f"{m['dataset']} [{m['split']}] {_report(m)}\nsaved to {m['file']}")
     except USER_ERRORS as e:
         print(f"model-finetune {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -65,7 +65,7 @@ def test_predict_prints_label_and_probability(work):
 def test_evaluate_prints_and_writes_metrics(work):
     "On the training file, evaluate scores its test split (the rows the model never saw); on another file, every row."
     m = json.loads((work / "out/metrics.json").read_text())
-    for args in ([], ["--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment"]):  # [] : the run's own
+    for args in ([], ["--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment", "--overwrite"]):  # [] : the run's own; the same file again
         r = cli("evaluate", work / "out", *args)
         assert r.returncode == 0 and "accuracy" in r.stdout, r.stderr
         e = json.loads((work / "out/eval-toy-test.json").read_text())
