@@ -135,21 +135,27 @@ def check_finite(losses:list[float], first_step:int):
                                      "(try 10x lower), fp16 without a gradient scaler (use precision='bf16', or 'fp16' which scales), "
                                      "or NaN in the inputs. Restart from a checkpoint before that step.")
 
-OOM_ADVICE = ("Out of memory on {device} at batch size {bs}. Try, in order: a smaller batch with the same effective batch "
+OOM_ADVICE = ("Out of memory on {device}{at}. Try, in order: a smaller batch with the same effective batch "
               "(batch_size={half}, accum_steps={accum2}), a shorter max_length when tokenizing, precision='bf16', "
               "or a smaller model. Then restart the kernel (in Colab: Runtime > Restart session): the error's traceback keeps the "
               "model and optimizer alive, so `del model` alone frees nothing.")
-EVAL_OOM_ADVICE = ("Out of memory on {device} while evaluating, with evaluation batches of {bs} rows (training itself fit). "
+EVAL_OOM_ADVICE = ("Out of memory on {device} while evaluating{at} (training itself fit). "
                    "Evaluate in smaller batches: eval_loader(split, tokenizer, batch_size={half}). Then restart the kernel "
                    "(in Colab: Runtime > Restart session) to free the memory.")
 
 class _AdvisedOOM(torch.OutOfMemoryError):
     "An out-of-memory error whose message already says what to change (still one, for callers that catch out-of-memory errors)."
 
-def _oom_error(advice:str, loader, device, **more) -> _AdvisedOOM:
-    "`advice` filled in with the device, the loader's batch size and half of it."
-    bs = getattr(loader, "batch_size", None) or getattr(getattr(loader, "batch_sampler", None), "batch_size", None) or "?"
-    return _AdvisedOOM(advice.format(device=device, bs=bs, half=max(1, bs // 2) if isinstance(bs, int) else "half", **more))
+def _batch_size(loader) -> int|None:
+    "Rows in a loader's batches: its batch_size, its batch sampler's, or a list's first batch's; None if it cannot say without reading."
+    bs = getattr(loader, "batch_size", None) or getattr(getattr(loader, "batch_sampler", None), "batch_size", None)
+    if bs is None and isinstance(loader, (list, tuple)) and loader and isinstance(loader[0], dict) and loader[0]: bs = len(next(iter(loader[0].values())))
+    return bs if isinstance(bs, int) else None
+
+def _oom_error(advice:str, loader, device, at:str, **more) -> _AdvisedOOM:
+    "`advice` filled in with the device and, where the batch size is known, `at` and half of it (else no numbers)."
+    bs = _batch_size(loader)
+    return _AdvisedOOM(advice.format(device=device, at=at.format(bs=bs) if bs else "", half=max(1, bs // 2) if bs else "half the current one", **more))
 
 def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
                       labels:torch.Tensor|None=None, # the true classes: no warning if they too are all that one class
@@ -364,15 +370,16 @@ class Run:
     collate_state: object = None  # a resumed run's state of the loader's collate_fn (an augmenting one), restored once its batches are skipped
 
     def sync(self):
-        "Read the pending losses back from the device into `history`, stopping at a non-finite one."
+        "Read the pending losses back from the device into `history`, stopping at a non-finite one (the steps before it are kept)."
         if not self.pending: return
         losses = torch.stack([p[2] for p in self.pending]).float().tolist(); norms = torch.stack([p[3] for p in self.pending]).float().tolist()
-        check_finite(losses, self.pending[0][0])
+        first, n = self.pending[0][0], next((i for i, v in enumerate(losses) if not math.isfinite(v)), len(losses))  # n: the finite steps
         h = self.history
         lrs = [p[1] for p in self.pending]
         if isinstance(lrs[0], torch.Tensor): lrs = torch.stack(lrs).tolist()
-        h["step"] += [p[0] for p in self.pending]; h["lr"] += lrs; h["loss"] += losses; h["grad_norm"] += norms
-        self.pending = []
+        h["step"] += [p[0] for p in self.pending[:n]]; h["lr"] += lrs[:n]; h["loss"] += losses[:n]; h["grad_norm"] += norms[:n]
+        self.pending = []  # read once: a second sync (a HistoryLogger's, after the error) adds nothing twice
+        check_finite(losses, first)
 
 class Callback:
     "The hooks `fit` calls; subclass and override the ones you need."
@@ -415,6 +422,18 @@ def _has_labels(loader) -> bool|None:
     if isinstance(loader, EvalBatches): return loader.labels is not None
     columns = getattr(getattr(loader, "dataset", None), "column_names", None)  # a DataLoader over a Dataset
     return None if columns is None else bool({"label", "labels"} & set(columns))
+
+def _label_values(loader) -> np.ndarray|None:
+    "A loader's labels, one row per example, when they can be told before reading a batch: an `eval_loader`'s, or a DataLoader's Dataset's column."
+    if isinstance(loader, EvalBatches): return None if loader.labels is None else loader.labels.numpy()
+    ds = getattr(loader, "dataset", None)
+    name = next((c for c in ("labels", "label") if c in (getattr(ds, "column_names", None) or ())), None)
+    if name is None or not hasattr(ds, "with_format"): return None
+    col = ds.with_format("arrow", columns=[name])[:].column(name).combine_chunks()
+    if pa.types.is_list(col.type):  # multi-label rows: kept if all of one width
+        widths = pc.list_value_length(col).to_numpy()
+        return col.flatten().to_numpy().reshape(len(ds), -1) if len(widths) and (widths == widths[0]).all() else None
+    return col.to_numpy() if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) else None
 
 def _check_positions(model, loaders:dict):
     "Refuse data longer than the model's position embeddings (absolute or relative) before training: it would fail at its first long batch, inside the model."
@@ -477,6 +496,15 @@ def fit(model, # a classifier (or any model) returning `.logits`
     _check_positions(model, {"training": train_loader, "validation": valid_loader})
     if valid_loader is not None and _has_labels(valid_loader) is False:  # before training, not at the first evaluation
         raise ValueError("The valid_loader's data has no labels, and validation needs them: give fit a split with a 'label' column.")
+    if (y := None if valid_loader is None else _label_values(valid_loader)) is not None and y.ndim == 1 and y.dtype.kind in "iu" and len(y) and (y < 0).all():
+        raise ValueError(f"Every label of the valid_loader's data is {' or '.join(map(str, np.unique(y)))} (no class): it looks like an unlabeled test "
+                         "split (GLUE's test splits label every example -1). Validate on a labeled split (GLUE's 'validation'), and predict the "
+                         "test split after training (predict_logits).")
+    if y is not None and (y.dtype.kind == "f" or (y.ndim == 2 and y.shape[1] == len(class_names(model) or ()))) \
+            and (watching := [type(cb).__name__ for cb in callbacks if getattr(cb, "metric", None) == "valid_accuracy"]):  # float or multi-label targets
+        raise ValueError(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} valid_accuracy, and validation gives no accuracy for "
+                         "the valid_loader's labels (regression or multi-label targets), only valid_loss: watch 'valid_loss' "
+                         "(BestModel('valid_loss'), EarlyStopping('valid_loss')). A metric your own callback adds needs another name.")
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
@@ -502,7 +530,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         with fast_attention(device): _train(run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn)
     except BaseException as e:  # an error or an interrupt: the callbacks keep what they have (a HistoryLogger writes its steps)
         _call(callbacks, "on_train_interrupt", run)
-        if isinstance(e, torch.OutOfMemoryError) and not isinstance(e, _AdvisedOOM): raise _oom_error(OOM_ADVICE, train_loader, device, accum2=2 * accum_steps) from e
+        if isinstance(e, torch.OutOfMemoryError) and not isinstance(e, _AdvisedOOM): raise _oom_error(OOM_ADVICE, train_loader, device, " at batch size {bs}", accum2=2 * accum_steps) from e
         raise
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
@@ -532,16 +560,29 @@ def _epoch_iter(loader, epoch:int):
     try: return iter(loader)
     finally: torch.set_rng_state(rng)
 
+def _draw_epoch(loader, batches):
+    "Draw from the generators what one epoch of `loader` draws (its workers' seed, then every batch's indices), without starting workers."
+    rng = torch.get_rng_state()  # the run's own generator is left as it was
+    torch.empty((), dtype=torch.int64).random_(generator=getattr(loader, "generator", None))  # as DataLoader's iter() draws its workers' seed
+    list(batches); torch.set_rng_state(rng)
+
 def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbacks, log_every, bar, step_fn, loss_fn):
     t0, base = _synced_time(run.device), run.train_seconds  # train_seconds: wall time minus evaluations, summed over resumed sessions
     batches, gen = getattr(train_loader, "batch_sampler", None), _own_generator(train_loader)  # (a list of batches has neither)
     if gen is not None and run.sampler_state is not None: gen.set_state(run.sampler_state)  # resumed: the order of its epoch again
     if run.batch >= len(train_loader):  # resumed at the end of an epoch
         if gen is not None and run.sampler_state is not None:  # draw that epoch's order once more, so the next epoch's follows it
-            rng = torch.get_rng_state(); iter(train_loader); list(batches); torch.set_rng_state(rng)
+            _draw_epoch(train_loader, batches)  # not iter(), whose workers would fetch a first order from the sampler as they start
         run.epoch, run.batch = run.epoch + 1, 0
     sampler = getattr(batches, "sampler", None)  # the one the batches come from (a loader's own .sampler may not be)
-    if run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) \
+    if run.step and getattr(train_loader, "num_workers", 0) and getattr(train_loader, "persistent_workers", False) \
+            and (hasattr(getattr(train_loader, "collate_fn", None), "state_dict")
+                 or (batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler))):
+        # (their seed, and a sampler's draws after it, are taken when the workers start; an augmenting collate_fn's state lives in them)
+        warnings.warn("Resuming with persistent_workers=True: the DataLoader starts its workers once, in the run's first epoch, drawing their "
+                      "seed before that epoch's order, and an augmenting collate_fn's random state then lives in them. This run starts them "
+                      "anew, so its batches will not be the ones the interrupted run would have seen: use persistent_workers=False for an exact resume.")
+    elif run.batch and batches is not None and not hasattr(batches, "set_epoch") and not isinstance(sampler, SequentialSampler) \
             and (gen is None or run.sampler_state is None) \
             and not (gen is None and getattr(train_loader, "num_workers", 0) and not getattr(train_loader, "persistent_workers", False)):
         # (a checkpoint without the generator's state cannot restore it; with workers, iter() draws the order, seeded by the epoch)
@@ -552,7 +593,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
         metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
         try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
-        except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device) from e  # evaluation's batches are too big
+        except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device, ", with evaluation batches of {bs} rows") from e  # evaluation's batches are too big
         run.history["evals"].append(metrics); run.model.train()
         if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
         _call(callbacks, "on_eval_end", run, metrics)
