@@ -9,6 +9,7 @@ __all__ = ['LOWER_BETTER', 'HIGHER_BETTER', 'EarlyStopping', 'BestModel', 'Histo
 
 # %% ../nbs/05a_callbacks.ipynb #e0edc6fd
 import contextlib
+import copy
 import csv
 import io
 import json
@@ -56,6 +57,8 @@ class EarlyStopping(Callback):
                  patience:int=3, min_delta:float=0.0):
         mode = _direction(metric, mode)
         if patience < 1: raise ValueError(f"patience={patience}: allow at least one evaluation without improvement (patience=1).")
+        if min_delta < 0: raise ValueError(f"min_delta={min_delta}: give the smallest improvement that counts as a size (0 or more); "
+                                           f"the direction comes from mode ('{mode}' here).")
         self.metric, self.mode, self.sign, self.patience, self.min_delta = metric, mode, 1 if mode == "min" else -1, patience, min_delta
         self.on_train_begin(None)
 
@@ -107,6 +110,7 @@ class BestModel(Callback):
 
     def on_train_end(self, run:Run):
         if self.restore and self.state is not None: run.model.load_state_dict(self.state)
+    def on_train_interrupt(self, run:Run): self.on_train_end(run)  # a stopped run keeps the best weights too
 
 # %% ../nbs/05a_callbacks.ipynb #da005a39
 def _write(path:Path, text:str):
@@ -114,7 +118,8 @@ def _write(path:Path, text:str):
 
 def _csv(rows:list[dict]) -> str:
     out = io.StringIO()
-    if rows: w = csv.DictWriter(out, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+    if rows:  # every key any row has, in first-seen order: a metric some evaluations lack is left empty in theirs
+        w = csv.DictWriter(out, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), restval=""); w.writeheader(); w.writerows(rows)
     return out.getvalue()
 
 class HistoryLogger(Callback):
@@ -165,6 +170,7 @@ class LivePlot(Callback):
         if self.handle is None: self.handle = display(fig, display_id=True)
         else: self.handle.update(fig)
 
+    def on_train_begin(self, run:Run): self.handle = None  # a new fit draws in its own cell's output
     def on_step_end(self, run:Run):
         if run.step % self.every == 0: self.draw(run)
     def on_eval_end(self, run:Run, metrics:dict): self.draw(run)
@@ -172,8 +178,9 @@ class LivePlot(Callback):
 
 # %% ../nbs/05a_callbacks.ipynb #af26ff73
 def overfit_one_batch(model, batch:dict, steps:int=50, lr:float=1e-3, device=None, progress:bool=False) -> list[float]:
-    "Train on one batch for `steps` steps with dropout off; return the losses (the last should be near 0)."
-    device = get_device(device); model.to(device).eval()  # eval: no dropout, the batch must be memorisable
+    "Train a copy of `model` on one batch for `steps` steps with dropout off; return the losses (the last should be near 0)."
+    device = get_device(device)
+    model = copy.deepcopy(model).to(device).eval()  # a copy: the caller's weights, mode and device stay; eval: no dropout
     opt, b, losses = make_optimizer(model, lr, 0.0), {k: v.to(device) for k, v in batch.items()}, []
     for _ in tqdm(range(steps), desc="overfit one batch", disable=not progress):
         logits = model(**{k: v for k, v in b.items() if k != "labels"}).logits
