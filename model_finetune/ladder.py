@@ -6,7 +6,7 @@ Docs: https://model-finetune.github.io/model-finetune/ladder.html.md"""
 
 # %% auto #0
 __all__ = ['majority', 'tfidf_logreg', 'encoder_features', 'features_logreg', 'finetune', 'ladder_table', 'table_records',
-           'run_ladder', 'save_ladder', 'ladder_markdown']
+           'check_ladder_data', 'run_ladder', 'save_ladder', 'ladder_markdown']
 
 # %% ../nbs/06a_ladder.ipynb #23677f63
 import json
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
+from datasets import ClassLabel
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoModel
@@ -109,10 +110,28 @@ def table_records(table:pd.DataFrame) -> list[dict]:
     return json.loads(json.dumps(t.astype(object).where(t.notna(), None).to_dict(orient="records")))
 
 # %% ../nbs/06a_ladder.ipynb #339681a7
+def check_ladder_data(dsd, # train/validation/test with text and label
+                     ):
+    "Stop before any rung runs if `dsd` lacks a split, its labels are not a `ClassLabel`, or validation/test are unlabelled."
+    if missing := [s for s in ("train", "validation", "test") if s not in dsd]:
+        raise ValueError(f"The ladder needs train, validation and test splits; this one has {list(dsd)}, no {' or '.join(missing)}. Split the data "
+                         "with model_finetune.data.from_pandas(df, valid_size=..., test_size=...), or hold out part of train: "
+                         "dsd['train'].train_test_split(test_size=0.1, seed=0).")
+    if not isinstance(f := dsd["train"].features.get("label"), ClassLabel):  # the class names come from it
+        raise ValueError(f"The 'label' column must be a datasets.ClassLabel that names the classes, not {f}: build the splits with "
+                         "model_finetune.data.from_pandas / to_dataset, or encode it: dsd = dsd.class_encode_column('label').")
+    for s in ("validation", "test"):
+        if n := int((np.asarray(dsd[s]["label"]) < 0).sum()):  # -1 marks an unlabelled example (GLUE's test splits)
+            raise ValueError(f"{n} of {len(dsd[s])} {s} labels are negative: an unlabelled split cannot choose or score the rungs. Use a labelled "
+                             f"{s} split instead, e.g. hold out part of train (dsd['train'].train_test_split(test_size=0.1, seed=0)), "
+                             "or for GLUE use its validation split as test.")
+
+# %% ../nbs/06a_ladder.ipynb #9eccac90
 def run_ladder(dsd, # train/validation/test with text and label
                model:str|Path="minilm-l6", epochs:int=3, batch_size:int=32, lr:float=5e-5, head_lr:float=1e-3,
                max_length:int=128, device=None, progress:bool=True) -> dict:
     "Every rung on `dsd`: the table, each row's test predictions, settings, device, versions and date."
+    check_ladder_data(dsd)  # before any rung: a bad split would otherwise fail only after the training
     device = get_device(device)
     kw = dict(epochs=epochs, batch_size=batch_size, max_length=max_length, device=device, progress=progress)
     rows = {"majority class": majority(dsd), "TF-IDF + logistic regression": tfidf_logreg(dsd),

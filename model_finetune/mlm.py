@@ -21,7 +21,7 @@ from .batching import BucketBatchSampler, make_loader
 from .evaluation import mcnemar, paired_bootstrap_diff
 from .freezing import apply_strategy
 from .heads import resolve_model
-from .ladder import finetune, ladder_table, table_records
+from .ladder import check_ladder_data, finetune, ladder_table, table_records
 from .train import get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/08_mlm.ipynb #947ec3b0
@@ -205,6 +205,7 @@ def compare_encoders(encoders:dict, # name -> model alias or folder; the last is
                      device=None, progress:bool=True,
                     ) -> dict:
     "Fine-tune a classifier from each encoder the same way; accuracy and macro-F1 with CIs, McNemar's p, the paired accuracy difference."
+    check_ladder_data(dsd)  # the ladder's checks, before any fine-tuning: a bad split would otherwise fail only after it
     rows = {name: finetune(path, dsd, "full", epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, device=device,
                            seed=seed, progress=progress) for name, path in encoders.items()}
     y, (first, last) = dsd["test"]["label"], (list(rows)[0], list(rows)[-1])
