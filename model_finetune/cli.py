@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="fine-tune a model on a dataset and save it with its test metrics")
     t.add_argument("--model", default="minilm-l6", help="'minilm-l6', a local model folder, or a Hub id")
-    t.add_argument("--epochs", type=_positive, default=1)
-    t.add_argument("--batch-size", type=_positive, default=32)
+    t.add_argument("--epochs", type=_positive, default=1, help="passes over the training split (default: 1)")
+    t.add_argument("--batch-size", type=_positive, default=32, help="examples per training step (default: 32)")
     t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay)")
     t.add_argument("--max-train-samples", type=_positive, default=None, help="train on a random subset of this size")
     t.add_argument("--output-dir", required=True, help="where the model, metrics.json and confusion_matrix.png go")
@@ -52,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (t, e):
         q.add_argument("--dataset", required=q is t, help=f"{', '.join(BUILT_IN)}, or a .csv/.tsv/.json/.jsonl file"
                                                            + ("" if q is t else " (default: the training run's)"))
-        q.add_argument("--text-column", default=None if q is e else "text"); q.add_argument("--label-column", default=None if q is e else "label")
+        for c in ("text", "label"):
+            q.add_argument(f"--{c}-column", default=None if q is e else c,
+                           help=f"the file's column of {c}s (default: {c}" + (", or the training run's for its own file)" if q is e else ")"))
         q.add_argument("--max-length", type=_positive, default=128 if q is t else None,
-                       help="truncate texts to this many tokens" + ("" if q is t else " (default: the training run's)"))
+                       help="truncate texts to this many tokens" + (" (default: 128)" if q is t else " (default: the training run's)"))
         q.add_argument("--seed", type=int, default=None, help="seed for the split and training (train: 0; evaluate: the training seed)")
     r = sub.add_parser("predict", help="print the predicted label and its probability for each text",
                        description="Print one line per text: label<TAB>probability<TAB>text, with a backslash, tab, newline or CR "
@@ -185,7 +187,9 @@ def predict(model_dir:str|Path, texts:list[str],
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     import torch
     from model_finetune.heads import load_trained
-    if isinstance(texts, str) or not texts: raise ValueError("Give a list of one or more texts (a single text too: [text]).")
+    if isinstance(texts, str): raise ValueError("Give a list of one or more texts (a single text too: [text]).")
+    texts = list(texts)  # a pandas column, a NumPy array or a generator too
+    if not texts: raise ValueError("Give a list of one or more texts (a single text too: [text]).")
     if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: give a whole number of at least 1.")
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
