@@ -56,7 +56,7 @@ from model_finetune.ladder import run_ladder, save_ladder
 import os
 res = run_ladder(get_dataset('imdb'), progress=False)  # the code of 06a's cuda cell
 res['note'] = os.environ['LADDER_NOTE']
-save_ladder(res, Path('results/ladder_imdb.json'))
+save_ladder(res, Path('results/ladder_imdb.json'), overwrite=True)
 " > $LOG/ladder_imdb.log 2>&1 && cp results/ladder_imdb.json $LOG/; echo "ladder imdb: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc) &
 want t3 && (cd nbs/tutorials && MODEL_FINETUNE_MODE=full MODEL_FINETUNE_RECORD=1 within $(left $PHASE1_END) nbdev-test --n-workers 0 03_long_reviews.ipynb > $LOG/tutorial3_full.log 2>&1 \
     && python3 -c "import json, os; p = '../../results/tutorial_long_reviews_full.json'; r = json.load(open(p)); r['note'] = os.environ['T3_NOTE']; open(p, 'w').write(json.dumps(r, indent=1) + '\n')" \

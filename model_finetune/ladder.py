@@ -12,6 +12,7 @@ __all__ = ['majority', 'tfidf_logreg', 'encoder_features', 'features_logreg', 'f
 import json
 import platform
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -149,9 +150,19 @@ def run_ladder(dsd, # train/validation/test with text and label
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__}, "date": str(date.today())}
 
 # %% ../nbs/06a_ladder.ipynb #2b45e62e
-def save_ladder(result:dict, path:str|Path) -> Path:
-    "Write a `run_ladder` result as JSON."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(result, indent=1) + "\n")
+def save_ladder(result:dict, path:str|Path,
+                overwrite:bool=False, # True: replace the file already at `path` (the cells that refresh ../results)
+               ) -> Path:
+    "Write a `run_ladder` result as JSON; over an existing file only with `overwrite`, else beside it (and say so)."
+    path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder: give save_ladder a file name in it, e.g. {path / 'ladder.json'}. Nothing was written.")
+    if path.exists() and not overwrite:  # an earlier run's result took minutes to hours: never replace it by accident
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+        beside = path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}{path.suffix}")  # the new result is kept too
+        beside.write_text(json.dumps(result, indent=1) + "\n")
+        raise FileExistsError(f"{path} already exists ({path.stat().st_size:,} bytes, written {when}) and was left as it is; this result was "
+                              f"written to {beside}. Pass overwrite=True to replace {path.name}.")
+    path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(result, indent=1) + "\n")
     return path
 
 def ladder_markdown(result:dict, title:str="") -> str:
