@@ -347,6 +347,8 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
             with autocast(device, precision): out = model(**x)
             logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
+    if not logits: raise ValueError("The loader gave no batches: give it at least one example, and max_batches of 1 or more "
+                                    "(a generator is used up after one pass: give a DataLoader or a list of batches).")
     logits, labels = torch.cat(logits), torch.cat(labels) if labels else None
     order = getattr(loader, "order", None)
     if order is not None:  # back to the dataset's order (of the examples seen)
@@ -407,11 +409,12 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
 
 # %% ../nbs/05_train.ipynb #b1622c25
 def _longest(loader) -> int|None:
-    "The most tokens of one example in a loader, when it can say without iterating: an `eval_loader`, or a DataLoader over a tokenized Dataset."
+    "The most tokens of one example in a loader, when it can say without iterating: an `eval_loader`, or a DataLoader over a tokenized (map-style) Dataset."
     if isinstance(loader, EvalBatches): n, multiple = int(loader.lengths.max()), loader.multiple
     else:
         ds = getattr(loader, "dataset", None)
-        if not (hasattr(ds, "with_format") and "input_ids" in getattr(ds, "column_names", [])): return None
+        if isinstance(ds, torch.utils.data.IterableDataset): return None  # streamed (datasets' to_iterable_dataset too): not without reading it
+        if not (hasattr(ds, "with_format") and "input_ids" in (getattr(ds, "column_names", None) or ())): return None
         n = pc.max(pc.list_value_length(ds.with_format("arrow")[:].column("input_ids"))).as_py()
         collate = getattr(loader, "collate_fn", None)  # make_loader's PadCollator, or DataCollatorWithPadding
         multiple = getattr(collate, "multiple", None) or getattr(collate, "pad_to_multiple_of", None) or 1
@@ -424,11 +427,11 @@ def _has_labels(loader) -> bool|None:
     return None if columns is None else bool({"label", "labels"} & set(columns))
 
 def _label_values(loader) -> np.ndarray|None:
-    "A loader's labels, one row per example, when they can be told before reading a batch: an `eval_loader`'s, or a DataLoader's Dataset's column."
+    "A loader's labels, one row per example, when they can be told before reading a batch: an `eval_loader`'s, or a DataLoader's map-style Dataset's column."
     if isinstance(loader, EvalBatches): return None if loader.labels is None else loader.labels.numpy()
     ds = getattr(loader, "dataset", None)
     name = next((c for c in ("labels", "label") if c in (getattr(ds, "column_names", None) or ())), None)
-    if name is None or not hasattr(ds, "with_format"): return None
+    if name is None or not hasattr(ds, "with_format") or isinstance(ds, torch.utils.data.IterableDataset): return None  # streamed: not without reading it
     col = ds.with_format("arrow", columns=[name])[:].column(name).combine_chunks()
     if pa.types.is_list(col.type):  # multi-label rows: kept if all of one width
         widths = pc.list_value_length(col).to_numpy()
@@ -451,7 +454,7 @@ def _check_positions(model, loaders:dict):
 
 def fit(model, # a classifier (or any model) returning `.logits`
         train_loader, # batches with input_ids, attention_mask, labels
-        valid_loader=None, # evaluated every `eval_every` steps, or after each epoch
+        valid_loader=None, # evaluated every `eval_every` steps, or after each epoch; it may have no len() (read to its end)
         epochs:int=1,
         lr:float=5e-5, # peak learning rate
         weight_decay:float=0.01,
