@@ -404,6 +404,9 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
     logits, labels = predict_logits(model, loader, device, precision=precision, require_labels="Validation (fit's valid_loader)")
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
+    if len(bad := labels[((labels < 0) & (labels != -100)) | (labels >= logits.shape[-1])]):  # a streamed loader's, unseen before training
+        raise ValueError(f"Validation labels must be class ids 0 to {logits.shape[-1] - 1} (or -100, skipped), and this data has {bad[0].item()}: "
+                         "an unlabeled test split (GLUE's label every example -1)? Validate on a labeled split.")
     warn_single_class(logits.argmax(-1), class_names(model), labels[labels != -100])
     return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
 
