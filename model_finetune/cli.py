@@ -12,6 +12,7 @@ __all__ = ['BUILT_IN', 'USER_ERRORS', 'build_parser', 'safe_output_dir', 'commit
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay)")
     t.add_argument("--max-train-samples", type=_positive, default=None, help="train on a random subset of this size")
     t.add_argument("--output-dir", required=True, help="where the model, metrics.json and confusion_matrix.png go")
-    t.add_argument("--overwrite", action="store_true", help="replace the --output-dir of an earlier run")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier run in --output-dir: its own files and evaluate's eval-*.json (refused if the folder holds anything else)")
     e = sub.add_parser("evaluate", help="evaluate a fine-tuned model on a dataset split")
     e.add_argument("model_dir", help="a folder written by `model-finetune train`")
     e.add_argument("--split", choices=["train", "validation", "test", "all"], default=None,
@@ -91,25 +93,47 @@ def _taken(path:Path, overwrite:bool) -> str|None:
     if not overwrite: return f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it."
     if not (path / "metrics.json").exists():
         return f"{path} is not the folder of an earlier run (no metrics.json), so --overwrite does not replace it. Choose another --output-dir."
+    if others := _others(path):
+        return (f"{path} holds {', '.join(others[:3])}{f' and {len(others) - 3} more' if len(others) > 3 else ''}, which the earlier run did not write: "
+                "--overwrite replaces only a run's own files (those its metrics.json lists; for an older run without that list, the names train "
+                "gives them) and evaluate's eval-*.json. Move them away, or choose another --output-dir.")
 
+_TRAIN_NAMES = re.compile(r"config\.json|model\.safetensors|metrics\.json|history\.json|confusion_matrix\.png|tokenizer(_config)?\.json"
+                          r"|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt")  # an older run's files: no list of them
+_EVAL_NAME = re.compile(r"eval-.+-(train|validation|test|all)\.json")  # as evaluate_dir names its results
+
+def _others(path:Path) -> list[str]:
+    "The names in an earlier run's folder that are neither its own files (as its metrics.json lists them, else train's names) nor evaluate's results."
+    try: listed = json.loads((path / "metrics.json").read_text()).get("files")
+    except (OSError, ValueError, AttributeError): listed = None  # no metrics.json of a run: only train's names count
+    own = (lambda name: name in listed) if isinstance(listed, list) else _TRAIN_NAMES.fullmatch
+    return sorted(p.name for p in path.iterdir() if not (own(p.name) or _EVAL_NAME.fullmatch(p.name)))
+
+# %% ../nbs/07_cli.ipynb #b33dc05a
 def commit_output(tmp:Path, path:str|Path, overwrite:bool=False) -> Path:
-    "Move the finished temporary folder `tmp` to `path`, replacing only an earlier run, with `overwrite`; checked again, as files may have come meanwhile."
+    "Move the finished temporary folder `tmp` to `path`, replacing only an earlier run's own files, with `overwrite`; checked again, as files may have come meanwhile."
     path = Path(path).expanduser().resolve()
     if problem := _taken(path, overwrite):  # something was put there during the run: keep it, and keep the run beside it
         tmp.rename(kept := path.with_name(f"{path.name}-{time.strftime('%Y%m%d-%H%M%S')}-{tmp.name[-8:]}"))
         raise FileExistsError(f"{path} changed while the run trained, so it was left as it is: {problem.split('. ')[0]}. The finished run is in {kept}.")
-    if path.is_dir(): shutil.rmtree(path)
-    tmp.rename(path)
+    if not path.is_dir(): return tmp.rename(path)
+    old = path.rename(path.with_name(f".{path.name}.old-{tmp.name[-8:]}"))  # aside first: a failure leaves one whole run at `path`
+    try: tmp.rename(path)
+    except OSError: old.rename(path); raise
+    left = _others(old)  # none, unless a file came in the instant since the check
+    for p in [p for p in old.iterdir() if p.name not in left]: shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    if left: warnings.warn(f"{', '.join(left)} came into {path} as the run finished: kept in {old}.")
+    else: old.rmdir()
     return path
 
 # %% ../nbs/07_cli.ipynb #845b2c33
-def _load_split(args, label_names=None, split="test"):
-    "The requested split of --dataset as a `Dataset` (for a file with split 'all': every row)."
+def _load_split(args, df=None, label_names=None, split="test"):
+    "The requested split of --dataset as a `Dataset`; `df` is its file as read (None for a built-in dataset), whose split 'all' is every row."
     import datasets
-    from model_finetune.data import get_dataset, read_file, to_dataset
-    if split == "all" and str(args.dataset) not in BUILT_IN:
-        return to_dataset(read_file(args.dataset), args.text_column, args.label_column, label_names)
-    dsd = get_dataset(args.dataset, args.seed, args.text_column, args.label_column, label_names)
+    from model_finetune.data import from_pandas, get_dataset, to_dataset
+    if df is not None and split == "all": return to_dataset(df, args.text_column, args.label_column, label_names)
+    dsd = (get_dataset(args.dataset, args.seed, args.text_column, args.label_column, label_names) if df is None
+           else from_pandas(df, args.text_column, args.label_column, label_names, args.seed))  # as get_dataset splits a file
     return datasets.concatenate_datasets(list(dsd.values())) if split == "all" else dsd[split]
 
 def _model_limit(model, tok) -> int|None:
@@ -162,11 +186,12 @@ def train(args) -> dict:
                                if str(args.dataset) not in BUILT_IN else {}),
                     "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "history.json").write_text(json.dumps(hist))
         fig = Figure(figsize=(1.2 * len(names) + 2, 1.2 * len(names) + 1.5))  # no pyplot: a notebook that runs the CLI keeps its plots
         plot_confusion_matrix(metrics["confusion_matrix"], names, f"{args.dataset} test: accuracy {metrics['accuracy']:.3f}", ax=fig.subplots())
         fig.savefig(tmp / "confusion_matrix.png", dpi=120)
+        metrics["files"] = sorted([p.name for p in tmp.iterdir()] + ["metrics.json"])  # this run's own: all that a later --overwrite may replace
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         done = commit_output(tmp, args.output_dir, args.overwrite)
         return metrics
     finally:
@@ -241,12 +266,13 @@ def evaluate_dir(args) -> dict:
         warnings.warn(f"The model's classes {names} share no name with {args.dataset}'s {own}, so they are matched by id: "
                       + ", ".join(f"{a}={b}" for a, b in zip(own, names)) + ". Check that this is the model's order.")
         label_names = None  # the dataset's own names, in id order
-    try: ds = tokenize(datasets.DatasetDict(x=_load_split(args, label_names, split)), tok, args.max_length)["x"]
+    df = None if builtin else read_file(args.dataset)  # read once: for the split, and for the check of its labels below
+    try: ds = tokenize(datasets.DatasetDict(x=_load_split(args, df, label_names, split)), tok, args.max_length)["x"]
     except ValueError as e:
         if "have a label outside" not in str(e): raise
         raise ValueError(f"{e} Here the label names are the model's classes: evaluate it on data labelled with them.") from None
     if label_names is None: ds = ds.cast_column("label", datasets.ClassLabel(names=names))  # matched by id: the same ids, the model's names
-    elif not builtin and not {str(_tidy_label(v)) for v in read_file(args.dataset)[args.label_column]} & {str(_tidy_label(n)) for n in names}:
+    elif not builtin and not {str(_tidy_label(v)) for v in df[args.label_column]} & {str(_tidy_label(n)) for n in names}:
         warnings.warn(f"No label in {args.dataset} is one of the model's classes {names}, so its labels are matched by id: "  # as data's encoding did
                       + ", ".join(f"{i}={n}" for i, n in enumerate(names)) + ". Check that this is the model's order.")
     metrics = evaluate(model.to(device), eval_loader(ds, tok, 128), names) | {"dataset": where, "split": split, "seed": args.seed,
