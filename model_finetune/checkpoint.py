@@ -15,6 +15,7 @@ import os
 import pickle
 import random
 import shutil
+import uuid
 import warnings
 from pathlib import Path
 
@@ -91,11 +92,20 @@ CHECKPOINT_FILES = ("meta.json", "model.safetensors", "state.pt")  # all a check
 
 def save_checkpoint(run:Run, folder:str|Path) -> Path:
     "Write the run's model, optimizer, scheduler, scaler, RNG states and counters to `folder` (atomically), replacing only a checkpoint."
-    folder = Path(folder); tmp = folder.with_name(folder.name + ".tmp")
+    folder = Path(folder).expanduser(); tmp = folder.with_name(f".{folder.name}.partial-{uuid.uuid4().hex[:8]}")  # a name of its own: never the user's
     if folder.exists() and (other := sorted(p.name for p in folder.iterdir() if p.name not in CHECKPOINT_FILES) if folder.is_dir() else [folder.name]):
         raise FileExistsError(f"{folder} holds {_some(set(other))}, which no checkpoint has, and saving there would replace the folder: "
                               "give save_checkpoint a new folder (or one it wrote). Nothing was changed.")
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    tmp.mkdir(parents=True)
+    try: _write_checkpoint(run, tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # an interrupt while saving too: the old checkpoint stays
+    aside = folder.with_name(f".{folder.name}.old-{tmp.name[-8:]}")
+    if folder.exists(): os.replace(folder, aside)  # kept until the new one is in place
+    os.replace(tmp, folder); shutil.rmtree(aside, ignore_errors=True)
+    return folder
+
+def _write_checkpoint(run:Run, tmp:Path):
+    "Write the checkpoint's three files into the new folder `tmp`."
     run.sync()
     save_model(run.model, str(tmp / "model.safetensors"))
     torch.save({"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
@@ -105,10 +115,6 @@ def save_checkpoint(run:Run, folder:str|Path) -> Path:
                 "callbacks": {k: _plain(cb.state_dict()) for k, cb in _stateful(run).items()}}, tmp / "state.pt")
     meta = _meta(run) | {"batch_order": batch_order(getattr(run, "loader", None), run.epoch)}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    aside = folder.with_name(folder.name + ".old")
-    if folder.exists(): shutil.rmtree(aside, ignore_errors=True); os.replace(folder, aside)  # kept until the new one is in place
-    os.replace(tmp, folder); shutil.rmtree(aside, ignore_errors=True)
-    return folder
 
 # %% ../nbs/05b_checkpoint.ipynb #9f51be88
 def _some(names:set) -> str:
@@ -190,7 +196,7 @@ class Checkpoint(Callback):
     def __init__(self, folder:str|Path, every:int=500, keep:int=2):
         if not isinstance(every, int) or every < 1: raise ValueError(f"every={every!r}: save every whole number of steps, at least 1 (every=1).")
         if keep < 1: raise ValueError(f"keep={keep}: keep at least the newest checkpoint (keep=1).")
-        self.folder, self.every, self.keep = Path(folder), every, keep
+        self.folder, self.every, self.keep = Path(folder).expanduser(), every, keep
 
     def on_train_begin(self, run:Run):  # whatever the callbacks' order: a Resume among them says where the run starts
         there = _checkpoints(self.folder)
@@ -211,7 +217,7 @@ class Checkpoint(Callback):
 class Resume(Callback):
     "Restore the latest checkpoint in `folder` (a run folder or one checkpoint) before training starts."
     order = -1  # before the other callbacks' on_train_begin: they see the resumed run (its step), wherever it is listed
-    def __init__(self, folder:str|Path): self.folder = Path(folder)
+    def __init__(self, folder:str|Path): self.folder = Path(folder).expanduser()
 
     def checkpoint(self) -> Path|None:
         "The checkpoint this will load: `folder` itself, or its newest `step-*`."
