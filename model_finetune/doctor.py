@@ -43,7 +43,7 @@ def problems(rows:list[dict]) -> list[dict]:
 
 # %% ../nbs/00a_doctor.ipynb #6a285c04
 MINIMUMS = {"python": "3.10", "torch": "2.6", "transformers": "4.56", "tokenizers": "0.20", "datasets": "3.0"}
-OPTIONAL = {"peft": "optional: only the LoRA lesson (09_lora) compares with it; `pip install peft` to run that check"}
+OPTIONAL = {"peft": ("0.13", 'optional: only the LoRA lesson (09_lora) compares with it; `pip install "peft>=0.13"` to run that check')}  # name: (pyproject minimum, what for)
 
 def parse_version(v:str) -> tuple[int, int, int]:
     "The first three numbers of a version string: '2.6.0+cu124' -> (2, 6, 0)."
@@ -58,7 +58,7 @@ def version_row(name:str, # 'python', or a module name: 'torch', 'peft'...
                ) -> dict:
     "A row for one package: fine if `version` >= `minimum`, else a problem saying how to upgrade."
     fix = fix or f'pip install -U "{name}>={minimum}", then restart Python (Jupyter/Colab: restart the kernel/session)'
-    if version is None and minimum is None: return _row(name, "not installed", None, OPTIONAL.get(name, ""))
+    if version is None and (minimum is None or name in OPTIONAL): return _row(name, "not installed", None, OPTIONAL.get(name, (None, ""))[1])
     if version is None: return _row(name, "not installed", False, fix)
     if minimum is None: return _row(name, version)
     ok = parse_version(version) >= parse_version(minimum)
@@ -76,10 +76,10 @@ def version_checks() -> list[dict]:
     rows = [version_row("python", platform.python_version(), MINIMUMS["python"], f"model-finetune needs Python >= {MINIMUMS['python']}: use a newer Python"),
             _row("model_finetune", f"{__version__} ({where})")]
     for name in [k for k in MINIMUMS if k != "python"] + list(OPTIONAL):
-        try: rows.append(version_row(name, installed_version(name), MINIMUMS.get(name)))
+        minimum = MINIMUMS.get(name) or OPTIONAL[name][0]
+        try: rows.append(version_row(name, installed_version(name), minimum))
         except Exception as e:
-            spec = f'"{name}>={MINIMUMS[name]}"' if name in MINIMUMS else name
-            rows.append(_row(name, f"does not import: {type(e).__name__}: {str(e)[:100]}", False, f"reinstall it: pip install --force-reinstall {spec}"))
+            rows.append(_row(name, f"does not import: {type(e).__name__}: {str(e)[:100]}", False, f'reinstall it: pip install --force-reinstall "{name}>={minimum}"'))
     return rows
 
 # %% ../nbs/00a_doctor.ipynb #6c9faff6
@@ -161,10 +161,10 @@ def _read_pip_config(config_file:str|None) -> dict:  # once per configuration fi
     return found
 
 def pip_setting(name:str) -> str|None:
-    "A pip setting such as 'index-url' as pip reads it: $PIP_INDEX_URL, else its configuration files (the install section first)."
+    "A pip setting such as 'index-url' as `pip download` (what `fetch` runs) reads it: $PIP_INDEX_URL, else pip.conf's [download], then [global]."
     if value := os.environ.get("PIP_" + name.upper().replace("-", "_")): return value
     config = _pip_config()
-    return next((config[k] for k in (f"install.{name}", f"global.{name}") if k in config), None)
+    return next((config[k] for k in (f"download.{name}", f"global.{name}") if k in config), None)
 
 def index_reachable(timeout:float=3.0) -> bool:
     "Whether the package index pip would use (`pip_setting('index-url')`, else PyPI) answers within `timeout` seconds."
@@ -190,7 +190,7 @@ def asset_row(key:str, # a key of `ASSETS`
              ) -> dict:
     "A row for one asset: cached (and its size), or not, and how to get it."
     p, a = asset_path(key), ASSETS[key]
-    if p.exists() and (problem := cache_problem(p)):
+    if p.exists() and (problem := cache_problem(p, a)):
         return _row(f"asset {key}", f"cached, but {problem.replace('is ', '', 1)}", False, f"delete {p} and fetch it again")
     if p.exists(): return _row(f"asset {key}", f"cached, {disk_size(p) / 1e6:.1f} MB", True)
     cmd = f"python -c \"from model_finetune.assets import fetch; fetch('{key}')\""
