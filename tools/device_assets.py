@@ -6,9 +6,11 @@
 
 MiniLM-L6's fp32 weights (90.9 MB) do not fit, so they travel in fp16: the bytes are split into low and high halves
 before xz, which compresses the high halves (sign, exponent) far better, 45.4 -> 38.7 MB. `unpack` casts them back to
-fp32, so the model loads as usual; each weight then differs from the original by at most half an fp16 step (measured
-largest change 9.8e-4, on a weight of magnitude about 2; kept in the manifest). Every other file is checked by sha256 after
-unpacking, and the manifest is left in the cache as device_assets.json.
+fp32 and writes them where the original file had them, under its own header, so the file has the original's size and
+layout (the cache's pinned sizes hold); each weight then differs from the original by at most half an fp16 step (measured
+largest change 9.8e-4, on a weight of magnitude about 2; kept in the manifest). Every other file of the model folder
+travels as it is and is checked by sha256 after unpacking, and the manifest is left in the cache as device_assets.json.
+`unpack` refuses a cache that already holds the model (pass --overwrite to replace it).
 """
 import hashlib, io, json, lzma, struct, sys, tarfile
 from pathlib import Path
@@ -40,9 +42,11 @@ def pack(dest:Path, names=("rotten_tomatoes", "imdb")):
     src, files = cache_dir(), {}
     manifest = {"data": {}, "model files": {}, "weights": {}}
     for f in sorted((src / MODEL).rglob("*")):
-        if f.is_file() and f.name != "model.safetensors" and f.suffix in (".json", ".txt"):
+        if f.is_file() and f.name != "model.safetensors":  # all of them (.gitattributes, README.md too): fetch checks every pinned file
             name, raw = str(f.relative_to(src / MODEL)), f.read_bytes()
             manifest["model files"][name] = sha(raw); files[f"model/{name}.xz"] = lzma.compress(raw, preset=9)
+    raw = (src / MODEL / "model.safetensors").read_bytes()
+    files["model/header.json.xz"] = lzma.compress(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])  # where each tensor goes, as in the original
     full = load_file(src / MODEL / "model.safetensors")
     half = {k: v.to(torch.float16).contiguous() if v.is_floating_point() else v for k, v in full.items()}  # int buffers as they are
     change = max((full[k].double() - v.double()).abs().max().item() for k, v in half.items() if v.is_floating_point())
@@ -58,16 +62,30 @@ def pack(dest:Path, names=("rotten_tomatoes", "imdb")):
             info = tarfile.TarInfo(name); info.size = len(b); t.addfile(info, io.BytesIO(b))
     print(f"wrote {dest / 'assets.tar'}: {(dest / 'assets.tar').stat().st_size / 1e6:.1f} MB; largest weight change in fp16 {change:.2g}")
 
-def unpack(src:Path):
-    "Rebuild the cache from DIR/assets.tar, checking every file but the weights by sha256; the manifest is kept beside it."
+def original_layout(header:bytes, tensors:dict) -> bytes:
+    "A safetensors file with the original `header` and each tensor's bytes at its offsets there (fp16 tensors cast back to fp32)."
     import torch
-    from safetensors.torch import load, save_file
+    spec = {k: v for k, v in json.loads(header).items() if k != "__metadata__"}
+    assert set(spec) == set(tensors), "the header and the travelled tensors name other weights"
+    body = bytearray(max(v["data_offsets"][1] for v in spec.values()))
+    for name, v in spec.items():
+        t = tensors[name].float() if tensors[name].dtype == torch.float16 else tensors[name]
+        b = t.contiguous().view(torch.uint8).numpy().tobytes(); start, end = v["data_offsets"]
+        assert len(b) == end - start and list(t.shape) == v["shape"], f"{name}: another size or shape than in the original"
+        body[start:end] = b
+    return struct.pack("<Q", len(header)) + header + bytes(body)
+
+def unpack(src:Path, overwrite:bool=False):
+    "Rebuild the cache from DIR/assets.tar, checking every file but the weights by sha256; the manifest is kept beside it."
+    from safetensors.torch import load
     root = cache_dir()
+    if (root / MODEL / "model.safetensors").exists() and not overwrite:
+        sys.exit(f"{root / MODEL} already holds the model: unpack into another MODEL_FINETUNE_CACHE, or pass --overwrite to replace it.")
     with tarfile.open(src / "assets.tar") as t: files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
     manifest = json.loads(files.pop("manifest.json"))
     model = root / MODEL; model.mkdir(parents=True, exist_ok=True)
     weights = load(join_halves(lzma.decompress(files.pop("model/model.fp16.split.xz"))))
-    save_file({k: v.float() if v.dtype == torch.float16 else v for k, v in weights.items()}, model / "model.safetensors")
+    (model / "model.safetensors").write_bytes(original_layout(lzma.decompress(files.pop("model/header.json.xz")), weights))
     for name, digest in manifest["model files"].items():
         raw = lzma.decompress(files[f"model/{name}.xz"])
         assert sha(raw) == digest, f"{name}: sha256 mismatch"
@@ -83,4 +101,4 @@ def unpack(src:Path):
 if __name__ == "__main__":
     cmd, folder, names = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     if cmd == "pack": pack(folder, *([names] if names else []))
-    else: unpack(folder)
+    else: unpack(folder, overwrite=names == ["--overwrite"])
