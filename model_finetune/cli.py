@@ -10,6 +10,7 @@ __all__ = ['BUILT_IN', 'USER_ERRORS', 'build_parser', 'safe_output_dir', 'commit
 
 # %% ../nbs/07_cli.ipynb #2c128d63
 import argparse
+import copy
 import hashlib
 import json
 import re
@@ -234,6 +235,7 @@ def evaluate_dir(args) -> dict:
     from model_finetune.evaluation import evaluate
     from model_finetune.heads import load_trained
     from model_finetune.train import eval_loader, get_device
+    args = copy.copy(args)  # the defaults filled in below stay here: a Namespace reused for another model keeps what its caller gave
     device = get_device()
     model, tok = load_trained(args.model_dir)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
