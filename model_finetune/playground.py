@@ -36,20 +36,20 @@ def _check_length(max_length:int, model, tok):
     if max_length < least: raise ValueError(f"max_length={max_length} leaves no room for text after the tokenizer's special tokens: use max_length={least} or more (128 is usual).")
 
 def class_probabilities(model, # a classifier returning `.logits`
-                        tok, # its tokenizer
+                        tokenizer, # its tokenizer
                         texts:str|list[str], # one text or a list
                         max_length:int=128, # truncate longer texts, as in training
                         batch_size:int=64,
                        ) -> np.ndarray:
     "Softmax class probabilities, shape (n_texts, num_labels), rows in the order of `texts`."
     texts, device = _check_texts(texts), next(model.parameters()).device
-    _check_length(max_length, model, tok)
+    _check_length(max_length, model, tokenizer)
     was_training, rows = model.training, []
     try:
         model.eval()
         with torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                enc = tok(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt").to(device)
+                enc = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt").to(device)
                 rows.append(model(**enc).logits.float().softmax(-1).cpu())
     finally: model.train(was_training)  # a model in the middle of training stays in training mode
     return torch.cat(rows).numpy()
@@ -96,32 +96,32 @@ class _Bars(HTML):
                                                    for j, (n, q) in enumerate(zip(names, p))) for t, p in zip(_check_texts(texts), probs))
     def __repr__(self): return self.text
 
-def show_probabilities(model, tok, # a fine-tuned classifier and its tokenizer
+def show_probabilities(model, tokenizer, # a fine-tuned classifier and its tokenizer
                        texts:str|list[str], # one text or a list
                        label_names:list[str]|None=None, # default: the model's `id2label`
                        max_length:int=128,
                       ) -> HTML:
     "Class probabilities of `texts` as HTML bars, for a notebook (it prints as text elsewhere: in scripts, use `class_probabilities`)."
-    return _Bars(texts, class_probabilities(model, tok, texts, max_length), _label_names(model, label_names))
+    return _Bars(texts, class_probabilities(model, tokenizer, texts, max_length), _label_names(model, label_names))
 
 # %% ../nbs/07a_playground.ipynb #5207d8d0
 def playground(model, # a fine-tuned classifier, or the folder of one (`model-finetune train --output-dir`)
-               tok=None, # its tokenizer (read from the folder when `model` is a path)
+               tokenizer=None, # its tokenizer (read from the folder when `model` is a path)
                examples:str="a wonderful, moving film\nnot as bad as I feared\nthe plot is about a family in Ohio",
                label_names:list[str]|None=None, # default: the model's `id2label`
                max_length:int|None=None, # default: the training run's (a folder from `model-finetune train`), else 128
               ) -> widgets.VBox:
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
-    if isinstance(model, (str, Path)): max_length = max_length or _run_args(model).get("max_length"); model, tok = load_trained(model)
-    if tok is None: raise ValueError("Give the model's tokenizer too: playground(model, tok), or a model folder.")
-    max_length = max_length or 128; _check_length(max_length, model, tok)  # in the cell, not inside the widget
+    if isinstance(model, (str, Path)): max_length = max_length or _run_args(model).get("max_length"); model, tokenizer = load_trained(model)
+    if tokenizer is None: raise ValueError("Give the model's tokenizer too: playground(model, tokenizer), or a model folder.")
+    max_length = max_length or 128; _check_length(max_length, model, tokenizer)  # in the cell, not inside the widget
     names = _label_names(model, label_names)
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
     button, out = widgets.Button(description="Predict", button_style="primary"), widgets.HTML()
     def predict(_=None):
         lines = [t for t in box.value.splitlines() if t.strip()]
         if not lines: out.value = "<i>Type at least one text, one per line.</i>"; return
-        try: out.value = probability_bars(lines, class_probabilities(model, tok, lines, max_length), names)
+        try: out.value = probability_bars(lines, class_probabilities(model, tokenizer, lines, max_length), names)
         except Exception as e: out.value = f"<b>Error:</b> {html.escape(f'{type(e).__name__}: {e}')}"  # a callback's errors are otherwise unseen
     button.on_click(predict); predict()
     return widgets.VBox([box, button, out])
