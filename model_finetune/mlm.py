@@ -182,12 +182,13 @@ def fill_mask(model, tokenizer,
 def save_encoder(model, # an `AutoModelForMaskedLM` (its head is dropped)
                  tokenizer, path:str|Path,
                  pooler_from:str|Path, # the pretrained checkpoint the MLM started from: its pooler is kept
-                 overwrite:bool=False, # True: replace what `path` holds (never `pooler_from` itself)
+                 overwrite:bool=False, # True: write into a folder that is not empty, over its files of the same names (others stay; never `pooler_from` itself)
                 ) -> Path:
     "Save the MLM's encoder, with the pooler of `pooler_from`, and the tokenizer to `path`: a folder `load_classifier` accepts."
     source, path = resolve_model(pooler_from), Path(path).expanduser()
     if Path(source).is_dir() and Path(source).resolve() == path.resolve():
         raise FileExistsError(f"{path} is pooler_from, the checkpoint the MLM started from: saving there would replace it. Give save_encoder another folder.")
+    if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} is a file: give save_encoder a folder (new, or empty) to save the encoder into.")
     if path.is_dir() and any(path.iterdir()) and not overwrite: raise FileExistsError(f"{path} is not empty: give save_encoder another folder, or overwrite=True.")
     encoder, info = AutoModel.from_pretrained(source, output_loading_info=True)
     if any(k.startswith("pooler.") for k in info["missing_keys"]):
