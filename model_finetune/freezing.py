@@ -19,6 +19,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .heads import base_prefix, block_name, blocks, classification_loss, infer_problem_type
 from .optim import param_groups
+from .train import get_device
 
 # %% ../nbs/04a_freezing.ipynb #46053e6b
 def trainable(model:nn.Module) -> int:
@@ -93,10 +94,11 @@ def fit_strategy(model:nn.Module, # a classifier returning `.logits`
                  k:int=2, # layers trained by 'last-k'
                  decay:float=0.8, # learning-rate factor per block downwards, for 'llrd'
                  epochs:int=1, max_steps:int|None=None, weight_decay:float=0.01, warmup_ratio:float=0.1,
-                 device=None, # default: where the model is
+                 device=None, # default: `get_device()` ($MODEL_FINETUNE_DEVICE, else the best available), as for `fit`
                 ) -> dict:
     "Train under `strategy` with AdamW and linear warmup and decay; return steps, train seconds and trainable parameters at the end."
-    start, device = strategy_start(model, strategy, k), device or next(model.parameters()).device
+    device = get_device(device)  # fit's rule: a model loaded on the CPU trains on the GPU when there is one
+    start = strategy_start(model, strategy, k)
     total = epochs * len(train_loader) if max_steps is None else min(max_steps, epochs * len(train_loader))
     train_from(model.to(device), blocks(model)[0])  # all trainable while the groups are built
     opt = torch.optim.AdamW(layerwise_groups(model, lr, decay if strategy == "llrd" else 1.0, weight_decay))
