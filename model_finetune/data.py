@@ -263,12 +263,20 @@ def _lengths(texts:list[str], tokenizer=None) -> np.ndarray:
     if tokenizer is None: return np.array([len(t) for t in texts])
     return np.array([len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]])
 
+def _class_names(dsd:DatasetDict, split:str="train") -> list[str]:
+    "The class names of `dsd[split]`'s label column; a ValueError that says what to do if it does not name them."
+    if not isinstance(f := dsd[split].features.get("label"), ClassLabel):  # load_dataset('csv') gives a Value: ids without names
+        raise ValueError(f"The 'label' column of {split} must be a datasets.ClassLabel that names the classes, not {f}: build the splits with "
+                         "model_finetune.data.from_pandas / to_dataset, or name the classes, the same in every split: dsd = dsd.cast_column('label', "
+                         "datasets.ClassLabel(names=[...])) with the names in id order (not class_encode_column, which numbers each split's classes on its own).")
+    return f.names
+
 def data_card(dsd:DatasetDict, # splits with `text` and `label`
               tokenizer=None, # if given, lengths in tokens as well
               sample:int|None=2000, # texts per split measured for lengths (None: all)
               seed:int=0) -> pd.DataFrame:
     "One row per split: examples, % of each class, and median/95th-percentile/max length in characters (and tokens)."
-    names, rows = dsd["train"].features["label"].names, {}
+    names, rows = _class_names(dsd), {}
     for split, ds in dsd.items():
         counts = np.bincount(ds["label"], minlength=len(names))
         r = {"examples": len(ds)} | {f"% {n}": round(100 * c / len(ds), 1) for n, c in zip(names, counts)}
@@ -298,7 +306,7 @@ def plot_lengths(datasets:dict, # name -> DatasetDict
 # %% ../nbs/03_data.ipynb #f364029d
 def examples(dsd:DatasetDict, k:int=2, split:str="train", seed:int=0, width:int=160) -> pd.DataFrame:
     "`k` random examples per class from a split, texts cut to `width` characters."
-    names, ds = dsd[split].features["label"].names, dsd[split].shuffle(seed=seed)
+    names, ds = _class_names(dsd, split), dsd[split].shuffle(seed=seed)
     y, rows = np.array(ds["label"]), []
     for c, name in enumerate(names):
         for i in np.flatnonzero(y == c)[:k]:
@@ -309,6 +317,10 @@ def examples(dsd:DatasetDict, k:int=2, split:str="train", seed:int=0, width:int=
 # %% ../nbs/03_data.ipynb #bee5f372
 def kfold(dsd:DatasetDict, k:int=5, seed:int=0) -> list[DatasetDict]:
     "k stratified (train, validation) folds of train+validation; every fold keeps the same `test` split."
+    if missing := [s for s in ("train", "validation", "test") if s not in dsd]:
+        raise ValueError(f"kfold pools train and validation and keeps test; this DatasetDict has {list(dsd)}, no {' or '.join(missing)}. Split the "
+                         "data with model_finetune.data.from_pandas(df, valid_size=..., test_size=...), or hold out part of train: "
+                         "dsd['train'].train_test_split(test_size=0.1, seed=0).")
     pool = concatenate_datasets([dsd["train"], dsd["validation"]])
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(pool)), pool["label"])
     return [DatasetDict(train=pool.select(tr), validation=pool.select(va), test=dsd["test"]) for tr, va in folds]

@@ -120,7 +120,8 @@ def check_ladder_data(dsd, # train/validation/test with text and label
                          "dsd['train'].train_test_split(test_size=0.1, seed=0).")
     if not isinstance(f := dsd["train"].features.get("label"), ClassLabel):  # the class names come from it
         raise ValueError(f"The 'label' column must be a datasets.ClassLabel that names the classes, not {f}: build the splits with "
-                         "model_finetune.data.from_pandas / to_dataset, or encode it: dsd = dsd.class_encode_column('label').")
+                         "model_finetune.data.from_pandas / to_dataset, or name the classes, the same in every split: dsd = dsd.cast_column('label', "
+                         "datasets.ClassLabel(names=[...])) with the names in id order (not class_encode_column, which numbers each split's classes on its own).")
     for s in ("validation", "test"):
         if n := int((np.asarray(dsd[s]["label"]) < 0).sum()):  # -1 marks an unlabelled example (GLUE's test splits)
             raise ValueError(f"{n} of {len(dsd[s])} {s} labels are negative: an unlabelled split cannot choose or score the rungs. Use a labelled "
