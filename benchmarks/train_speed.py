@@ -129,7 +129,7 @@ def random_tokens(tok, n, classes, length=128, seed=0):
 def build(name, names, texts, tmp):
     "(model, tokenizer) for a --model name, built on the CPU."
     if name == "tiny":  # a tokenizer from these texts and a 2-layer random BERT, as the notebooks' tests build it
-        folder = tiny_backbone(Path(tmp) / "tiny", texts)
+        folder = tiny_backbone(Path(tmp) / "tiny", texts, overwrite=True)  # the same folder for each batch size and config
         return load_classifier(folder, names), load_tokenizer(folder)
     tok = load_tokenizer("minilm-l6")
     if name == "minilm-l6": return load_classifier("minilm-l6", names), tok

@@ -64,15 +64,19 @@ def resolve_model(name:str|Path, # 'minilm-l6', a local model folder, or a Hub i
 def tiny_backbone(path:str|Path, # folder to save into
                   texts:list[str], # sentences for the tokenizer's vocabulary
                   hidden_size:int=32, num_layers:int=2, num_heads:int=2, seed:int=0,
+                  overwrite:bool=False, # True: write into a folder that is not empty, over its files of the same names
                  ) -> Path:
     "Save a tiny random BERT encoder (no head) and its WordPiece tokenizer to `path`."
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} is a file: give tiny_backbone a folder.")  # save_pretrained would only log
+    if path.is_dir() and any(path.iterdir()) and not overwrite: raise FileExistsError(f"{path} is not empty: give tiny_backbone another folder, or overwrite=True.")
     tok = tiny_tokenizer(texts)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=hidden_size, num_hidden_layers=num_layers,
                      num_attention_heads=num_heads, intermediate_size=4 * hidden_size, max_position_embeddings=128)
     torch.manual_seed(seed)
     BertModel(cfg).save_pretrained(path)
     tok.save_pretrained(path)
-    return Path(path)
+    return path
 
 # %% ../nbs/04_heads.ipynb #82afca86
 def block_name(name:str, # a parameter name, e.g. 'bert.encoder.layer.3.output.dense.weight'
@@ -283,6 +287,10 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                     pooling:str|None=None, # None: transformers' own head; else one of `POOLINGS`, as a `PooledClassifier`
                    ):
     "The backbone with a new, randomly initialised classification head for `len(label_names)` classes (a classifier of these classes keeps its own)."
+    if isinstance(label_names, (str, bytes)) or not hasattr(label_names, "__iter__"):  # 2 (num_labels) or 'positive' would fail later, in len() or as letters
+        raise TypeError(f"label_names is {label_names!r}, not a list: give the class names in id order, e.g. ['negative', 'positive']; "
+                        "for k classes without names: [str(i) for i in range(k)].")
+    label_names = list(label_names)  # a tuple, a NumPy array (df.label.unique()), a pandas Index too
     if len(label_names) == 0: raise ValueError("label_names is empty: give the class names in id order, e.g. ['negative', 'positive'].")
     if dup := sorted({n for n in label_names if list(label_names).count(n) > 1}):
         raise ValueError(f"label_names repeats {dup}: id2label and label2id need one name per class. Give each class its own name, in id order.")
