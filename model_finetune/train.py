@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+from datasets import Dataset, DatasetDict  # loaded already (batching uses it)
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -331,21 +332,31 @@ def eval_loader(ds, # a tokenized split
     "Padded batches of `ds` longest first, for evaluation; `predict_logits` puts its results back in the dataset's order."
     return EvalBatches(ds, tokenizer, batch_size, pad_to_multiple_of, grow)
 
+def _check_batches(loader, name:str):
+    "Refuse a `datasets` Dataset (or DatasetDict) given where batches are expected (the Trainer's habit), saying how to wrap it."
+    if isinstance(loader, (Dataset, DatasetDict)):
+        split = " (a DatasetDict: pick a split, ds['train'])" if isinstance(loader, DatasetDict) else ""
+        raise TypeError(f"{name} got a datasets {type(loader).__name__}{split} where batches are expected: wrap it with "
+                        "make_loader(ds, tokenizer, batch_size) for training or eval_loader(ds, tokenizer) for evaluation.")
+
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
                   ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
-    device = torch.device(device or next(model.parameters()).device)
+    _check_batches(loader, "predict_logits")
+    device, was_training = torch.device(device or next(model.parameters()).device), model.training
     model.eval(); logits, labels, cuda = [], [], device.type == "cuda"  # elsewhere (MPS) a copy back may not wait
-    with fast_attention(device):
-        for i, b in enumerate(loader):
-            if max_batches is not None and i >= max_batches: break
-            if require_labels and "labels" not in b: raise ValueError(f"{require_labels} needs labels, and this data has none: tokenize a split with a 'label' column.")
-            if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
-            x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
-            with autocast(device, precision): out = model(**x)
-            logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
+    try:
+        with fast_attention(device):
+            for i, b in enumerate(loader):
+                if max_batches is not None and i >= max_batches: break
+                if require_labels and "labels" not in b: raise ValueError(f"{require_labels} needs labels, and this data has none: tokenize a split with a 'label' column.")
+                if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
+                x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
+                with autocast(device, precision): out = model(**x)
+                logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
+    finally: model.train(was_training)  # a model in the middle of training (fit's evaluations) stays in training mode
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
     if not logits: raise ValueError("The loader gave no batches: give it at least one example, and max_batches of 1 or more "
                                     "(a generator is used up after one pass: give a DataLoader or a list of batches).")
@@ -478,6 +489,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
        ) -> dict:
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
+    _check_batches(train_loader, "fit's train_loader"); _check_batches(valid_loader, "fit's valid_loader")
     try: n_batches = len(train_loader)
     except TypeError: raise ValueError("fit needs the number of batches in an epoch, and this training loader has no len(): give a DataLoader "
                                        "over a map-style dataset (make_loader), or give the iterable dataset a __len__.") from None
