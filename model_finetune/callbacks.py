@@ -26,6 +26,14 @@ from .train import Callback, Run, count_targets, get_device, make_optimizer, sum
 # %% ../nbs/05a_callbacks.ipynb #02c13218
 def _holds_files(folder) -> bool: return Path(folder).is_dir() and any(Path(folder).iterdir())
 
+def _folder(folder, who:str) -> Path:
+    "`folder` with `~` expanded (as `load_trained` reads it), refused before training if it is an existing file."
+    folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file, and {who} writes its files into a folder of that name: give it the path of a "
+                                 "folder (a new one, or one it may write into), or move the file away.")
+    return folder
+
 LOWER_BETTER = {"loss", "nll", "error", "err", "perplexity", "ppl", "mse", "rmse", "mae", "ece", "brier", "wer", "cer"}
 HIGHER_BETTER = {"accuracy", "acc", "f1", "precision", "recall", "auc", "mcc", "r2", "score", "spearman", "pearson", "kappa"}
 
@@ -85,6 +93,7 @@ class BestModel(Callback):
                  tokenizer=None): # saved in `folder` with each best model, so that `load_trained(folder)` opens it
         mode = _direction(metric, mode)
         if tokenizer is not None and folder is None: raise ValueError("tokenizer= is saved with the model in folder=: give BestModel a folder too.")
+        folder = None if folder is None else _folder(folder, "BestModel")
         self.metric, self.mode, self.sign, self.folder, self.restore = metric, mode, -1 if mode == "max" else 1, folder, restore
         self.overwrite, self.tokenizer = overwrite, tokenizer
         self.on_train_begin(None)
@@ -125,7 +134,7 @@ def _csv(rows:list[dict]) -> str:
 class HistoryLogger(Callback):
     "Write the history to `folder` as history.json, steps.csv and evals.csv after each evaluation and at the end."
     FILES = ("history.json", "steps.csv", "evals.csv")
-    def __init__(self, folder:str|Path, overwrite:bool=False): self.folder, self.overwrite = Path(folder), overwrite  # overwrite: a new run may replace the files
+    def __init__(self, folder:str|Path, overwrite:bool=False): self.folder, self.overwrite = _folder(folder, "HistoryLogger"), overwrite  # overwrite: a new run may replace the files
 
     def on_train_begin(self, run:Run):  # a resumed run (step > 0) goes on writing its own history
         if run.step == 0 and not self.overwrite and any((self.folder / n).exists() for n in self.FILES):
