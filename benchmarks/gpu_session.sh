@@ -29,7 +29,7 @@ export MODEL_FINETUNE_CACHE=/tmp/mfcache
 LOG=$OUT/logs; mkdir -p $LOG  # under $OUT: what is done comes back even if the call is cut short
 tar xJf .dev/site.tar.xz -C /tmp && sed -i '1s|.*|#!/usr/bin/env python3|' /tmp/site/bin/*
 export PYTHONPATH=$PWD:/tmp/site PATH=/tmp/site/bin:$PATH
-python3 tools/device_assets.py unpack .dev || exit 1
+[ -f $MODEL_FINETUNE_CACHE/device_assets.json ] || python3 tools/device_assets.py unpack .dev || exit 1  # once per machine: a second call finds the cache
 if ! python3 -c "from model_finetune.doctor import asset_path; raise SystemExit(not asset_path('imdb').exists())"; then
     for p in ladder t3; do want $p && echo "IMDB was not packed: $p left out"; done
     ONLY=" $ONLY "; ONLY=${ONLY// ladder / }; ONLY=${ONLY// t3 / }
