@@ -52,10 +52,17 @@ def tfidf_logreg(dsd) -> dict:
     return {"pred": pred, "train_s": t1 - t0, "predict_s": t2 - t1, "trainable": clf.coef_.size + clf.intercept_.size}
 
 # %% ../nbs/06a_ladder.ipynb #42108c7f
+def _check_model_name(model, name:str):
+    "Refuse a loaded model where a name or folder is expected, saying how to save it to one."
+    if isinstance(model, torch.nn.Module):  # str(model) would be taken for a (very long) file name
+        raise TypeError(f"{name} takes a model name or folder (e.g. 'minilm-l6' or a saved folder), not a loaded {type(model).__name__}: "
+                        "each rung loads a fresh copy. Save yours first, model.save_pretrained(folder); tokenizer.save_pretrained(folder), "
+                        "and pass the folder.")
+
 @torch.inference_mode()
 def encoder_features(model:str|Path, tokenizer, ds, max_length:int=128, batch_size:int=128, device=None) -> np.ndarray:
     "Mean-pooled last hidden states of the pretrained encoder for each text of `ds`, in order: (n, d)."
-    device = get_device(device)
+    _check_model_name(model, "encoder_features"); device = get_device(device)
     encoder = AutoModel.from_pretrained(resolve_model(model)).to(device).eval()
     loader = eval_loader(tokenize(ds, tokenizer, max_length), tokenizer, batch_size)
     out = [pool(encoder(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device)).last_hidden_state,
@@ -64,6 +71,7 @@ def encoder_features(model:str|Path, tokenizer, ds, max_length:int=128, batch_si
 
 def features_logreg(model:str|Path, dsd, max_length:int=128, device=None) -> dict:
     "Frozen encoder features + logistic regression, C chosen on validation; predict time includes encoding the test texts."
+    _check_model_name(model, "features_logreg")
     tok, t0 = load_tokenizer(model), time.perf_counter()
     X = {s: encoder_features(model, tok, dsd[s], max_length, device=device) for s in ("train", "validation")}
     clf = _fit_logreg(X["train"], dsd["train"]["label"], X["validation"], dsd["validation"]["label"]); t1 = time.perf_counter()
@@ -74,7 +82,7 @@ def features_logreg(model:str|Path, dsd, max_length:int=128, device=None) -> dic
 def finetune(model:str|Path, dsd, strategy:str="full", pooling:str|None=None, epochs:int=3, lr:float=5e-5, batch_size:int=32,
              max_length:int=128, device=None, seed:int=0, progress:bool=True) -> dict:
     "Train `model` under a freezing `strategy` with `fit`; test predictions, train and predict seconds, trainable parameters."
-    seed_everything(seed)
+    _check_model_name(model, "finetune"); seed_everything(seed)
     tok, names = load_tokenizer(model), dsd["train"].features["label"].names
     m = apply_strategy(load_classifier(model, names, pooling=pooling), strategy)
     tds = tokenize(dsd, tok, max_length)
@@ -133,7 +141,7 @@ def run_ladder(dsd, # train/validation/test with text and label
                model:str|Path="minilm-l6", epochs:int=3, batch_size:int=32, lr:float=5e-5, head_lr:float=1e-3,
                max_length:int=128, device=None, progress:bool=True) -> dict:
     "Every rung on `dsd`: the table, each row's test predictions, settings, device, versions and date."
-    check_ladder_data(dsd)  # before any rung: a bad split would otherwise fail only after the training
+    check_ladder_data(dsd); _check_model_name(model, "run_ladder")  # before any rung: these would otherwise fail only after some training
     device = get_device(device)
     kw = dict(epochs=epochs, batch_size=batch_size, max_length=max_length, device=device, progress=progress)
     rows = {"majority class": majority(dsd), "TF-IDF + logistic regression": tfidf_logreg(dsd),
@@ -155,7 +163,7 @@ def save_ladder(result:dict, path:str|Path,
                 overwrite:bool=False, # True: replace the file already at `path` (the cells that refresh ../results)
                ) -> Path:
     "Write a `run_ladder` result as JSON; over an existing file only with `overwrite`, else beside it (and say so)."
-    path = Path(path)
+    path = Path(path).expanduser()  # '~/ladder.json' is in the home folder, not a folder named '~'
     if path.is_dir(): raise IsADirectoryError(f"{path} is a folder: give save_ladder a file name in it, e.g. {path / 'ladder.json'}. Nothing was written.")
     if path.exists() and not overwrite:  # an earlier run's result took minutes to hours: never replace it by accident
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))

@@ -13,6 +13,7 @@ import copy
 import itertools
 import math
 import numbers
+import os
 import warnings
 
 import matplotlib.pyplot as plt
@@ -22,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .callbacks import _direction
-from .train import get_device, make_optimizer, sum_cross_entropy, train_step
+from .train import _check_batches, get_device, make_optimizer, sum_cross_entropy, train_step
 
 # %% ../nbs/12_tuning.ipynb #7c2cfaaf
 def lr_range_test(model, train_loader, # batches with input_ids, attention_mask, labels (cycled if shorter than `steps`)
@@ -34,6 +35,10 @@ def lr_range_test(model, train_loader, # batches with input_ids, attention_mask,
                   loss_fn=sum_cross_entropy, # summed loss of (logits, labels), as in `fit`
                   progress:bool=True) -> dict:
     "Train with an exponentially growing learning rate; `{'lr', 'loss', 'smoothed'}` per step. The model is restored, even on an error or interrupt."
+    if isinstance(model, (str, os.PathLike)):  # model.state_dict() would fail with "'str' object has no attribute"
+        raise TypeError(f"lr_range_test takes a loaded model, not the name or folder {str(model)!r}: load it first, "
+                        f"model = load_classifier({str(model)!r}, label_names) (from model_finetune.heads).")
+    _check_batches(train_loader, "lr_range_test")
     if steps < 2: raise ValueError(f"steps={steps}: the range test needs at least 2 steps (100 is usual).")
     device, saved, where, was_training = get_device(device), copy.deepcopy(model.state_dict()), next(model.parameters()).device, model.training
     out, avg, batches = {"lr": [], "loss": [], "smoothed": []}, 0.0, itertools.cycle(train_loader)
