@@ -22,24 +22,33 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from .data import _class_ids
 from .train import class_names, predict_logits
 
 # %% ../nbs/06_evaluation.ipynb #a7feacad
+def _ids(*ys, fn:str="") -> list[np.ndarray]:
+    "Each of `ys` as integer class ids (1.0 is 1; names, 1.5 and -1 refused), refusing empty input; `fn` names the call in errors."
+    pre = f"{fn}: " if fn else ""
+    try: ys = [_class_ids(y) for y in ys]
+    except ValueError as e: raise ValueError(pre + str(e)) from None
+    if any(y.size == 0 for y in ys): raise ValueError(pre + "No examples: metrics need at least one true label and one prediction.")
+    return ys
+
 def confusion_matrix(y_true, # true class ids
                      y_pred, # predicted class ids
                      num_classes:int, # k: the matrix is k x k even if some classes never occur
                     ) -> np.ndarray:
     "Counts `C[i, j]` of examples of true class i predicted as class j."
-    t, p, k = np.asarray(y_true), np.asarray(y_pred), num_classes
+    (t, p), k = _ids(y_true, y_pred), num_classes
     if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example, both as (n,) arrays.")
-    if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= k): raise ValueError(f"Class ids must be in [0, {k}).")
+    if max(t.max(), p.max()) >= k: raise ValueError(f"Class ids must be in [0, {k}).")
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)  # pair (i, j) -> id k*i + j
 
 def accuracy(y_true, # true class ids
              y_pred, # predicted class ids
             ) -> float:
     "Fraction of examples predicted correctly."
-    t, p = np.asarray(y_true), np.asarray(y_pred)
+    t, p = _ids(y_true, y_pred)
     if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example, both as (n,) arrays.")
     return float(np.mean(t == p))
 
@@ -55,8 +64,7 @@ def precision_recall_f1(y_true, # true class ids
                        ) -> tuple:
     "`(precision, recall, f1, support)`: arrays per class, or floats and `None` support when averaged."
     if average not in (None, "macro", "micro", "weighted"): raise ValueError(f"average must be None, 'macro', 'micro' or 'weighted', not {average!r}")
-    t, p = np.asarray(y_true), np.asarray(y_pred)
-    if t.size == 0: raise ValueError("No examples: precision, recall and F1 need at least one true label and prediction.")
+    t, p = _ids(y_true, y_pred)
     cm = confusion_matrix(t, p, num_classes or int(max(t.max(), p.max())) + 1)
     tp, pred_sum, true_sum = np.diag(cm), cm.sum(0), cm.sum(1)
     if average == "micro": tp, pred_sum, true_sum = tp.sum(keepdims=True), pred_sum.sum(keepdims=True), true_sum.sum(keepdims=True)
@@ -163,17 +171,22 @@ def average_precision(y_true, # class ids (0/1 when binary)
     return _one_vs_rest(_binary_average_precision, y_true, s)
 
 # %% ../nbs/06_evaluation.ipynb #3b28500c
+def _ids_probs(y_true, probs, fn:str) -> tuple[np.ndarray, np.ndarray]:
+    "Class ids and `(n, k)` probabilities, checked for `fn` (named in errors); `(n,)` probabilities of class 1 become `(n, 2)`."
+    (y,), p = _ids(y_true, fn=fn), np.asarray(probs, dtype=float)
+    if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2)
+    if y.shape != (len(p),): raise ValueError(f"{fn}: labels of shape {y.shape} for {len(p)} rows of probabilities: give one class id per row.")
+    if ((p < 0) | (p > 1)).any(): raise ValueError(f"{fn}: probabilities must be in [0, 1]: these look like logits, apply softmax first.")
+    if (off := np.abs(p.sum(1) - 1).max(initial=0)) > 1e-2:  # bf16 softmax rows are off by up to ~3e-3
+        raise ValueError(f"{fn}: each row of probabilities must sum to 1 (one is off by {off:.3g}): normalise them (softmax for logits) first.")
+    if y.max() >= p.shape[1]: raise ValueError(f"{fn}: class ids must be in [0, {p.shape[1]}): one column of probabilities per class.")
+    return y, p
+
 def log_loss(y_true, # class ids
              probs, # (n, k) class probabilities, or (n,) probability of class 1
             ) -> float:
     "Mean negative log-probability of the true class, probabilities clipped to [eps, 1 - eps]."
-    y, p = np.asarray(y_true), np.asarray(probs, dtype=float)
-    if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2)
-    if y.shape != (len(p),): raise ValueError(f"Labels of shape {y.shape} for {len(p)} rows of probabilities: give one class id per row.")
-    if ((p < 0) | (p > 1)).any(): raise ValueError("Probabilities must be in [0, 1]: these look like logits, apply softmax first.")
-    if (off := np.abs(p.sum(1) - 1).max(initial=0)) > 1e-2:  # bf16 softmax rows are off by up to ~3e-3
-        raise ValueError(f"Each row of probabilities must sum to 1 (one is off by {off:.3g}): normalise them (softmax for logits) first.")
-    if y.size and (y.min() < 0 or y.max() >= p.shape[1]): raise ValueError(f"Class ids must be in [0, {p.shape[1]}): one column of probabilities per class.")
+    y, p = _ids_probs(y_true, probs, "log_loss(y_true, probs)")
     eps = np.finfo(p.dtype).eps
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], eps, 1 - eps))))
 
@@ -183,10 +196,7 @@ def calibration_bins(probs, # (n, k) class probabilities, or (n,) probability of
                      n_bins:int=15, # M equal-width confidence bins
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(count, accuracy, confidence)` per confidence bin; accuracy and confidence are 0 in empty bins."
-    p, y = np.asarray(probs, dtype=float), np.asarray(y_true)
-    if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2), as log_loss
-    if len(p) == 0: raise ValueError("No examples: calibration needs at least one prediction.")
-    if y.shape != (len(p),): raise ValueError(f"Labels of shape {y.shape} for {len(p)} rows of probabilities: give one class id per row.")
+    y, p = _ids_probs(y_true, probs, "calibration_bins(probs, y_true)")  # log_loss's checks: swapped arguments or logits are refused
     conf, right = p.max(1), (p.argmax(1) == y).astype(float)
     b = np.searchsorted(np.arange(1, n_bins) / n_bins, conf, side="left")  # bin m (from 0) holds (m/M, (m+1)/M]
     count = np.bincount(b, minlength=n_bins)
@@ -252,7 +262,7 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
                  num_classes:int|None=None, # macro-F1 over classes 0..k-1, as classification_metrics; default: those in y_true or y_pred
                 ) -> tuple[float, float, float]:
     "The metric on all examples and its percentile bootstrap interval: `(estimate, low, high)`."
-    t, p = np.asarray(y_true), np.asarray(y_pred)
+    t, p = _ids(y_true, y_pred)
     if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example.")
     f = _metric(metric, np.arange(num_classes) if num_classes else np.union1d(t, p))  # the classes of the whole sample
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))  # (B, n) resampled example ids
@@ -262,7 +272,7 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
 
 def paired_bootstrap_diff(y_true, pred_a, pred_b, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
     "metric(a) − metric(b) on the same examples, with its paired bootstrap interval: `(diff, low, high)`."
-    t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    t, a, b = _ids(y_true, pred_a, pred_b)
     if not t.shape == a.shape == b.shape: raise ValueError(f"True labels of shape {t.shape}, predictions of shapes {a.shape} and {b.shape}: give both models' predictions for every example.")
     f = _metric(metric, np.union1d(t, np.union1d(a, b)))
     idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))
@@ -276,7 +286,7 @@ def mcnemar(y_true, # true class ids
             pred_b, # predictions of model B, on the same examples
            ) -> tuple[int, int, float]:
     "Exact McNemar test: `(b, c, p)` with b = A right & B wrong, c = A wrong & B right, p two-sided."
-    t, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    t, a, b = _ids(y_true, pred_a, pred_b)
     if not t.shape == a.shape == b.shape: raise ValueError(f"{t.size} true labels, {a.size} and {b.size} predictions: give both models' predictions for every example.")
     right_a, right_b = a == t, b == t
     b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
