@@ -69,6 +69,11 @@ def tokenize(dsd:DatasetDict|Dataset, # splits (or one split) with a `text` colu
             ) -> DatasetDict|Dataset:
     "Replace `text` by `input_ids` and `attention_mask`, cut to `max_length` by `strategy` (no padding)."
     if strategy not in STRATEGIES: raise ValueError(f"Unknown truncation strategy '{strategy}': use one of {', '.join(STRATEGIES)}.")
+    have = [dsd.column_names] if isinstance(dsd, Dataset) else list(dsd.column_names.values())  # each split's columns
+    if (lack := next((c for c in have if "text" not in c), None)) is not None:
+        col = next((c for c in lack if c != "label"), "review")  # the likely text column, for the example
+        raise ValueError(f"tokenize reads a `text` column, and these data have columns {dsd.column_names}: rename yours first "
+                         f"(ds.rename_column({col!r}, 'text')), or build the splits with model_finetune.data.from_pandas(df, text_column={col!r}).")
     pre, post = special_tokens_around(tokenizer)
     n = max_length - len(pre) - len(post)
     if n < 1: raise ValueError(f"max_length={max_length} leaves no room for text: this tokenizer adds {len(pre) + len(post)} special "
