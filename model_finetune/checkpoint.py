@@ -93,7 +93,8 @@ CHECKPOINT_FILES = ("meta.json", "model.safetensors", "state.pt")  # all a check
 def save_checkpoint(run:Run, folder:str|Path) -> Path:
     "Write the run's model, optimizer, scheduler, scaler, RNG states and counters to `folder` (atomically), replacing only a checkpoint."
     folder = Path(folder).expanduser(); tmp = folder.with_name(f".{folder.name}.partial-{uuid.uuid4().hex[:8]}")  # a name of its own: never the user's
-    if folder.exists() and (other := sorted(p.name for p in folder.iterdir() if p.name not in CHECKPOINT_FILES) if folder.is_dir() else [folder.name]):
+    if folder.exists() and not folder.is_dir(): raise FileExistsError(f"{folder} is a file: give save_checkpoint a folder. Nothing was changed.")
+    if folder.exists() and (other := sorted(p.name for p in folder.iterdir() if p.name not in CHECKPOINT_FILES)):
         raise FileExistsError(f"{folder} holds {_some(set(other))}, which no checkpoint has, and saving there would replace the folder: "
                               "give save_checkpoint a new folder (or one it wrote). Nothing was changed.")
     tmp.mkdir(parents=True)
@@ -141,7 +142,7 @@ def check_compatible(meta:dict, run:Run, folder:Path):
 
 def load_checkpoint(run:Run, folder:str|Path):
     "Restore a checkpoint written by `save_checkpoint` into `run` (which `fit` built for the same model)."
-    folder = Path(folder)
+    folder = Path(folder).expanduser()
     if not (folder / "meta.json").exists(): raise FileNotFoundError(f"No checkpoint in {folder}: expected meta.json, model.safetensors and state.pt there.")
     meta = json.loads((folder / "meta.json").read_text()); check_compatible(meta, run, folder)
     try: s = torch.load(folder / "state.pt", weights_only=True, map_location="cpu")
@@ -187,7 +188,7 @@ def _checkpoints(folder:Path) -> list[Path]:
 
 def latest_checkpoint(folder:str|Path) -> Path|None:
     "The newest `step-*` checkpoint in `folder`, or None."
-    steps = _checkpoints(Path(folder))
+    steps = _checkpoints(Path(folder).expanduser())
     return steps[-1] if steps else None
 
 class Checkpoint(Callback):
