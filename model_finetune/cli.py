@@ -100,7 +100,8 @@ def _taken(path:Path, overwrite:bool) -> str|None:
                 "gives them) and evaluate's eval-*.json. Move them away, or choose another --output-dir.")
 
 _TRAIN_NAMES = re.compile(r"config\.json|model\.safetensors|metrics\.json|history\.json|confusion_matrix\.png|tokenizer(_config)?\.json"
-                          r"|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt")  # an older run's files: no list of them
+                          r"|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|[^/]+\.model|chat_template\.jinja")  # an older run's files: no list of them
+_SYSTEM_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # what a file browser leaves in a folder it showed: replaced with the run
 _EVAL_NAME = re.compile(r"eval-.+-(train|validation|test|all)\.json")  # as evaluate_dir names its results
 
 def _others(path:Path) -> list[str]:
@@ -108,7 +109,7 @@ def _others(path:Path) -> list[str]:
     try: listed = json.loads((path / "metrics.json").read_text()).get("files")
     except (OSError, ValueError, AttributeError): listed = None  # no metrics.json of a run: only train's names count
     own = (lambda name: name in listed) if isinstance(listed, list) else _TRAIN_NAMES.fullmatch
-    return sorted(p.name for p in path.iterdir() if not (own(p.name) or _EVAL_NAME.fullmatch(p.name)))
+    return sorted(p.name for p in path.iterdir() if not (own(p.name) or _EVAL_NAME.fullmatch(p.name) or p.name in _SYSTEM_NAMES))
 
 # %% ../nbs/07_cli.ipynb #b33dc05a
 def commit_output(tmp:Path, path:str|Path, overwrite:bool=False) -> Path:
