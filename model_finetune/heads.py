@@ -290,6 +290,8 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
     if isinstance(label_names, (str, bytes)) or not hasattr(label_names, "__iter__"):  # 2 (num_labels) or 'positive' would fail later, in len() or as letters
         raise TypeError(f"label_names is {label_names!r}, not a list: give the class names in id order, e.g. ['negative', 'positive']; "
                         "for k classes without names: [str(i) for i in range(k)].")
+    if isinstance(label_names, dict):  # a config's id2label: its keys would become the names
+        raise TypeError("label_names is a dict: give the class names in id order, e.g. [id2label[i] for i in sorted(id2label)].")
     label_names = list(label_names)  # a tuple, a NumPy array (df.label.unique()), a pandas Index too
     if len(label_names) == 0: raise ValueError("label_names is empty: give the class names in id order, e.g. ['negative', 'positive'].")
     if dup := sorted({n for n in label_names if list(label_names).count(n) > 1}):
