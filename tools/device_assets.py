@@ -12,7 +12,7 @@ largest change 9.8e-4, on a weight of magnitude about 2; kept in the manifest). 
 travels as it is and is checked by sha256 after unpacking, and the manifest is left in the cache as device_assets.json.
 `unpack` refuses a cache that already holds the model (pass --overwrite to replace it).
 """
-import hashlib, io, json, lzma, struct, sys, tarfile
+import hashlib, io, json, lzma, os, struct, sys, tarfile
 from pathlib import Path
 
 from model_finetune.assets import cache_dir, fetch
@@ -85,7 +85,7 @@ def unpack(src:Path, overwrite:bool=False):
     manifest = json.loads(files.pop("manifest.json"))
     model = root / MODEL; model.mkdir(parents=True, exist_ok=True)
     weights = load(join_halves(lzma.decompress(files.pop("model/model.fp16.split.xz"))))
-    (model / "model.safetensors").write_bytes(original_layout(lzma.decompress(files.pop("model/header.json.xz")), weights))
+    (model / "model.safetensors.partial").write_bytes(original_layout(lzma.decompress(files.pop("model/header.json.xz")), weights))
     for name, digest in manifest["model files"].items():
         raw = lzma.decompress(files[f"model/{name}.xz"])
         assert sha(raw) == digest, f"{name}: sha256 mismatch"
@@ -94,6 +94,7 @@ def unpack(src:Path, overwrite:bool=False):
         raw = files[f"data/{Path(d).name}"] if d.endswith(".bz2") else lzma.decompress(files[f"data/{Path(d).name}.xz"])
         assert sha(raw) == digest, f"{d}: sha256 mismatch"
         (root / d).parent.mkdir(parents=True, exist_ok=True); (root / d).write_bytes(raw)
+    os.replace(model / "model.safetensors.partial", model / "model.safetensors")  # last: an unpack cut short is not taken for a cache
     (root / "device_assets.json").write_text(json.dumps(manifest, indent=1))
     print(f"unpacked into {root}: MiniLM-L6 ({len(weights)} tensors, fp16 -> fp32, largest change {manifest['weights']['largest change']:.2g}) "
           f"and {len(manifest['data'])} data files, sha256 checked")
