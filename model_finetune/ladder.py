@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
-from datasets import ClassLabel
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoModel
@@ -28,6 +27,7 @@ from transformers import AutoModel
 from .batching import make_loader, tokenize
 from .evaluation import bootstrap_ci, mcnemar
 from .freezing import apply_strategy, trainable
+from .data import _class_names
 from .heads import load_classifier, load_tokenizer, pool, resolve_model
 from .train import eval_loader, fit, get_device, predict_logits, seed_everything
 
@@ -126,10 +126,7 @@ def check_ladder_data(dsd, # train/validation/test with text and label
         raise ValueError(f"The ladder needs train, validation and test splits; this one has {list(dsd)}, no {' or '.join(missing)}. Split the data "
                          "with model_finetune.data.from_pandas(df, valid_size=..., test_size=...), or hold out part of train: "
                          "dsd['train'].train_test_split(test_size=0.1, seed=0).")
-    if not isinstance(f := dsd["train"].features.get("label"), ClassLabel):  # the class names come from it
-        raise ValueError(f"The 'label' column must be a datasets.ClassLabel that names the classes, not {f}: build the splits with "
-                         "model_finetune.data.from_pandas / to_dataset, or name the classes, the same in every split: dsd = dsd.cast_column('label', "
-                         "datasets.ClassLabel(names=[...])) with the names in id order (not class_encode_column, which numbers each split's classes on its own).")
+    _class_names(dsd)  # the class names come from train's ClassLabel: refused, with what to do, if it has none
     for s in ("validation", "test"):
         if n := int((np.asarray(dsd[s]["label"]) < 0).sum()):  # -1 marks an unlabelled example (GLUE's test splits)
             raise ValueError(f"{n} of {len(dsd[s])} {s} labels are negative: an unlabelled split cannot choose or score the rungs. Use a labelled "
@@ -165,13 +162,14 @@ def save_ladder(result:dict, path:str|Path,
     "Write a `run_ladder` result as JSON; over an existing file only with `overwrite`, else beside it (and say so)."
     path = Path(path).expanduser()  # '~/ladder.json' is in the home folder, not a folder named '~'
     if path.is_dir(): raise IsADirectoryError(f"{path} is a folder: give save_ladder a file name in it, e.g. {path / 'ladder.json'}. Nothing was written.")
+    text = json.dumps(result, indent=1) + "\n"
     if path.exists() and not overwrite:  # an earlier run's result took minutes to hours: never replace it by accident
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
         beside = path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}{path.suffix}")  # the new result is kept too
-        beside.write_text(json.dumps(result, indent=1) + "\n")
+        beside.write_text(text)
         raise FileExistsError(f"{path} already exists ({path.stat().st_size:,} bytes, written {when}) and was left as it is; this result was "
                               f"written to {beside}. Pass overwrite=True to replace {path.name}.")
-    path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(result, indent=1) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True); path.write_text(text)
     return path
 
 def ladder_markdown(result:dict, title:str="") -> str:
