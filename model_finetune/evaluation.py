@@ -238,7 +238,10 @@ def fit_temperature(logits, # (n, k) validation logits
                    ) -> float:
     "The temperature T > 0 minimising the NLL of softmax(logits / T), by L-BFGS on log T."
     z = torch.as_tensor(logits, dtype=torch.float64).clone()  # a copy: predict_logits gives inference tensors, which autograd refuses
-    y = torch.as_tensor(labels).long().clone()  # (int32 ids too)
+    y = torch.as_tensor(_ids(labels, fn="fit_temperature")[0]).clone()  # int32 ids and 1.0 too; names and -1 refused
+    if z.ndim != 2 or y.shape != (len(z),): raise ValueError(f"fit_temperature: {len(y)} labels for logits of shape {tuple(z.shape)}: give (n, k) logits and one class id per row.")
+    if not z.isfinite().all(): raise ValueError("fit_temperature: the logits contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
+    if y.max() >= z.shape[1]: raise ValueError(f"fit_temperature: class ids must be in [0, {z.shape[1]}): one column of logits per class.")
     zy = z.gather(1, y[:, None]).squeeze(1)
     if (z.amax(1) <= zy).all(): raise ValueError("Every validation example is classified correctly, so the loss keeps falling as T -> 0 "
                                                  "and there is no best temperature. Use a larger validation split, or keep T = 1.")
@@ -300,6 +303,15 @@ def mcnemar(y_true, # true class ids
     return b, c, min(1.0, 2 * tail / 2**n)  # exact integers; the float underflows to 0.0 once p < about 1e-308
 
 # %% ../nbs/06_evaluation.ipynb #8e140db1
+def _texts_ids(texts, label_names, *ys, fn:str) -> tuple[list, list[np.ndarray]]:
+    "`texts` as a list and each of `ys` as class ids with a name, one per text (checked; `fn` names the call in errors)."
+    texts, ys = list(texts), _ids(*ys, fn=fn)
+    if any(len(y) != len(texts) for y in ys): raise ValueError(f"{fn}: {len(texts)} texts for {' and '.join(str(len(y)) for y in ys)} "
+                                                               "class ids: give one per text, in dataset order.")
+    if (top := max(int(y.max()) for y in ys)) >= len(label_names):
+        raise ValueError(f"{fn}: class id {top} but {len(label_names)} label names: give one name per class, in id order.")
+    return texts, ys
+
 def highest_loss(texts, # the n texts, in dataset order
                  logits, # (n, k) logits
                  labels, # (n,) true class ids
@@ -307,10 +319,13 @@ def highest_loss(texts, # the n texts, in dataset order
                  k:int=10, # how many examples
                 ) -> pd.DataFrame:
     "The `k` examples with the highest cross-entropy: text, true and predicted class, p(true class), loss; indexed by position."
-    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(labels).long()  # (int32 ids too)
+    texts, (y,) = _texts_ids(texts, label_names, labels, fn="highest_loss")
+    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(y)
+    if tuple(z.shape) != (len(texts), len(label_names)): raise ValueError(f"highest_loss: logits of shape {tuple(z.shape)} for {len(texts)} "
+                                                                         f"texts and {len(label_names)} classes: give one row per text, one column per class.")
     loss = F.cross_entropy(z, y, reduction="none").numpy()  # (n,)
     top = np.argsort(-loss, kind="stable")[:k]  # highest first
-    names, texts = np.asarray(label_names), list(texts)
+    names = np.asarray(label_names)
     return pd.DataFrame({"text": [texts[i] for i in top], "true": names[y.numpy()[top]], "predicted": names[z.numpy()[top].argmax(-1)],
                          "p_true": np.exp(-loss[top]), "loss": loss[top]}, index=top)
 
@@ -322,8 +337,9 @@ def confusion_examples(texts, # the n texts, in dataset order
                        per_cell:int=3, # at most this many examples per (true, predicted) cell
                       ) -> pd.DataFrame:
     "Up to `per_cell` examples of each non-empty (true, predicted) cell, cells in id order; indexed by position."
-    t, p, names = np.asarray(y_true), np.asarray(y_pred), np.asarray(label_names)
-    df = pd.DataFrame({"true": names[t], "predicted": names[p], "text": list(texts), "_cell": t * len(names) + p})
+    texts, (t, p) = _texts_ids(texts, label_names, y_true, y_pred, fn="confusion_examples")
+    names = np.asarray(label_names)
+    df = pd.DataFrame({"true": names[t], "predicted": names[p], "text": texts, "_cell": t * len(names) + p})
     df = df.sort_values("_cell", kind="stable").groupby("_cell").head(per_cell)
     return df.drop(columns="_cell")
 
@@ -335,7 +351,7 @@ def confusion_browser(texts, # the n texts, in dataset order
                       k:int=10, # examples shown per cell
                      ) -> widgets.VBox:
     "Two dropdowns pick a (true, predicted) cell of the confusion matrix; up to `k` of its examples are listed."
-    t, p, texts, n = np.asarray(y_true), np.asarray(y_pred), list(texts), len(label_names)
+    (texts, (t, p)), n = _texts_ids(texts, label_names, y_true, y_pred, fn="confusion_browser"), len(label_names)
     errors = confusion_matrix(t, p, n) * (1 - np.eye(n, dtype=int))
     i, j = divmod(int(errors.argmax()), n)  # start on the most frequent mistake
     true_dd = widgets.Dropdown(options=list(zip(label_names, range(n))), value=i, description="true")
