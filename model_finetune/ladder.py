@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from transformers import AutoModel
 
 from .batching import make_loader, tokenize
-from .evaluation import bootstrap_ci, mcnemar
+from .evaluation import _ids, bootstrap_ci, mcnemar
 from .freezing import apply_strategy, trainable
 from .data import _class_names
 from .heads import load_classifier, load_tokenizer, pool, resolve_model
@@ -101,7 +101,8 @@ def ladder_table(y_true, # test labels
                  num_classes:int|None=None, # macro-F1 over classes 0..k-1; default: up to the largest id in the labels or any row
                 ) -> pd.DataFrame:
     "One line per rung: metrics with 95% CIs, times, trainable parameters, McNemar p against the row above and the baseline."
-    out, prev, y, order = [], None, np.asarray(y_true), list(rows)
+    if not rows: raise ValueError("ladder_table: no rows: give each model's test predictions as {name: {'pred': ..., 'train_s': ..., ...}}.")
+    (y,), out, prev, order = _ids(y_true, fn="ladder_table"), [], None, list(rows)  # names refused with what to do, 1.0 read as 1
     k = num_classes or int(max(y.max(), *(np.max(r["pred"]) for r in rows.values()))) + 1  # the same classes in every row
     after_baseline = lambda name: baseline in rows and order.index(name) > order.index(baseline)
     for name, r in rows.items():

@@ -43,6 +43,7 @@ def class_probabilities(model, # a classifier returning `.logits`
                        ) -> np.ndarray:
     "Softmax class probabilities, shape (n_texts, num_labels), rows in the order of `texts`."
     texts, device = _check_texts(texts), next(model.parameters()).device
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1): raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts per batch, 1 or more.")
     _check_length(max_length, model, tokenizer)
     was_training, rows = model.training, []
     try:
