@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default="minilm-l6", help="'minilm-l6', a local model folder, or a Hub id")
     t.add_argument("--epochs", type=_positive, default=1, help="passes over the training split (default: 1)")
     t.add_argument("--batch-size", type=_positive, default=32, help="examples per training step (default: 32)")
-    t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay)")
+    t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay; default: 5e-05)")
     t.add_argument("--max-train-samples", type=_positive, default=None, help="train on a random subset of this size")
     t.add_argument("--output-dir", required=True, help="where the model, metrics.json and confusion_matrix.png go")
     t.add_argument("--overwrite", action="store_true",
@@ -245,7 +245,12 @@ def evaluate_dir(args) -> dict:
         if "dataset" not in trained: raise ValueError(f"{args.model_dir} has no metrics.json naming its dataset: give --dataset.")
         args.dataset = trained["dataset"]
     builtin = str(args.dataset) in BUILT_IN
-    same_file = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
+    same_path = "dataset" in trained and Path(str(trained["dataset"])).expanduser().resolve() == Path(str(args.dataset)).expanduser().resolve()
+    sha = None if builtin or not Path(str(args.dataset)).expanduser().is_file() else sha256sum(Path(str(args.dataset)).expanduser())
+    same_file = same_path or (sha is not None and sha == trained.get("dataset_sha256"))  # a moved or copied training file is one too
+    if same_file and not same_path:
+        warnings.warn(f"{args.dataset} has the same bytes as the file the model was trained on ({trained['dataset']}): it is evaluated "
+                      "as that file, with its split and columns, since every other row of it is a training row.")
     if same_file: args.text_column, args.label_column = args.text_column or trained.get("text_column"), args.label_column or trained.get("label_column")
     args.text_column, args.label_column = args.text_column or "text", args.label_column or "label"
     if args.max_length is None: args.max_length = _default_max_length(args.model_dir, model, tok)
@@ -261,7 +266,7 @@ def evaluate_dir(args) -> dict:
         warnings.warn(f"--seed {args.seed} splits {args.dataset} otherwise than the training run (seed {trained.get('seed', 0)}): "
                       "this split holds rows the model trained on. Leave --seed out.")
     if args.seed is None: args.seed = trained.get("seed", 0)
-    if not builtin and same_file and split != "all" and (sha := trained.get("dataset_sha256")) and sha != sha256sum(Path(args.dataset).expanduser()):
+    if not builtin and same_file and split != "all" and trained.get("dataset_sha256") not in (None, sha):
         warnings.warn(f"{args.dataset} changed since the model was trained on it, so its {split} split is drawn anew and may hold rows the "
                       "model trained on. Evaluate on a separate file (the default split for it is 'all'), or train again.")
     label_names, own = names, DATASETS[str(args.dataset)][2] if builtin else None
