@@ -36,6 +36,18 @@ def _reduce(loss:torch.Tensor, reduction:str, total) -> torch.Tensor:
     if reduction == "mean": return (acc.sum() / total).to(loss.dtype)
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
+# %% ../nbs/01_losses.ipynb #502769de
+def _is_prob_target(logits:torch.Tensor, target:torch.Tensor) -> bool:
+    "True for class probabilities (floats shaped like `logits`), False for class ids (N, d1, ...); refuse any other target."
+    ids, prob = logits.shape[:1] + logits.shape[2:], target.is_floating_point()  # one id per prediction: (N, d1, ...)
+    if prob and target.shape == logits.shape: return True
+    if prob and target.shape == ids and (target == target.round()).all():  # N = C would broadcast them as probabilities
+        raise ValueError(f"target holds class ids as floats ({target.dtype}): cast them to integers with target.long().")
+    if prob or target.shape != ids:  # a shorter target would be gathered for the first rows only
+        raise ValueError(f"target is {target.dtype} of shape {tuple(target.shape)} for logits {tuple(logits.shape)}: give class ids "
+                         f"(integers) of shape {tuple(ids)}, or class probabilities (floats) of shape {tuple(logits.shape)}.")
+    return False
+
 # %% ../nbs/01_losses.ipynb #bf5fd35a
 def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatched (C,)
                   target:torch.Tensor, # class ids (N, ...) or class probabilities shaped like `logits`
@@ -56,7 +68,7 @@ def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatche
     if weight is not None and weight.shape != (C,): raise ValueError(f"weight has shape {tuple(weight.shape)}: give one weight per class, ({C},).")
     if not 0 <= eps <= 1: raise ValueError(f"label_smoothing={eps}: it must be between 0 and 1.")
     w = logp.new_ones(C) if weight is None else weight.to(logp)
-    if target.is_floating_point():  # probability targets: mean over examples, not over weights
+    if _is_prob_target(logits, target):  # probability targets: mean over examples, not over weights
         q = target.movedim(1, -1) * (1 - eps) + eps / C
         loss = -(q * w * logp).sum(-1)
         return _reduce(loss, reduction, loss.numel())
@@ -72,10 +84,11 @@ def cross_entropy_grad(logits:torch.Tensor, # (N, C)
                        target:torch.Tensor, # class ids (N,) or class probabilities (N, C)
                       ) -> torch.Tensor:
     "The gradient (N, C) of the mean cross-entropy with respect to the logits: (softmax - target) / N."
-    if not target.is_floating_point() and ((target < 0) | (target >= logits.shape[-1])).any():
+    prob = _is_prob_target(logits, target)  # float class ids of an N × N batch would pass for probabilities
+    if not prob and ((target < 0) | (target >= logits.shape[-1])).any():
         raise ValueError(f"target holds class ids outside 0..{logits.shape[-1] - 1} (an ignored -100?), and cross_entropy_grad has no ignore_index: "
                          "drop those rows first, keep = target != -100, then cross_entropy_grad(logits[keep], target[keep]).")
-    q = target if target.is_floating_point() else torch.nn.functional.one_hot(target, logits.shape[-1]).to(logits)
+    q = target if prob else torch.nn.functional.one_hot(target, logits.shape[-1]).to(logits)
     return (softmax(logits) - q) / logits.shape[0]
 
 # %% ../nbs/01_losses.ipynb #e1caaf4b
@@ -107,7 +120,10 @@ def distillation_loss(student_logits:torch.Tensor, # (N, C)
                      ) -> torch.Tensor:
     "T² · KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over the batch (Hinton et al. 2015)."
     if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
+    if student_logits.ndim != 2 or student_logits.shape != teacher_logits.shape:  # they would broadcast into a wrong number
+        raise ValueError(f"distillation_loss needs student and teacher logits of one shape (N, C), and got {tuple(student_logits.shape)} and "
+                         f"{tuple(teacher_logits.shape)}: give the teacher's logits for the same examples and classes (one example: logits[None]).")
     logq = log_softmax(student_logits / temperature)
     logp = log_softmax(teacher_logits / temperature)
-    kl = (logp.exp() * (logp - logq)).where(logp > -float("inf"), 0)  # p log p = 0 where p = 0 (a class the teacher masked)
+    kl = (logp.exp() * (logp - logq)).masked_fill(logp.isneginf(), 0)  # p log p = 0 where p = 0 (a class the teacher masked); nan stays nan
     return temperature ** 2 * kl.sum(-1).mean()
