@@ -25,7 +25,8 @@ def augment_ids(ids:list[int], # one example's token ids, special tokens include
     "Mask or delete each non-special token of one example with probability `p`, or swap round(p·n) random pairs of them."
     if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use one of {', '.join(OPS)}.")
     if not 0 <= p <= 1: raise ValueError(f"p={p} is not a probability: use a share between 0 and 1, e.g. 0.1.")
-    ids, pos = list(ids), [i for i, t in enumerate(ids) if t not in special]
+    ids = [int(t) for t in ids]  # plain ints: a tensor row's 0-d tensors (or numpy ints) never match a special id in a set
+    pos = [i for i, t in enumerate(ids) if t not in special]
     if op == "mask":
         for i in pos:
             if rng.random() < p: ids[i] = mask_id
@@ -43,6 +44,7 @@ def augment_ids(ids:list[int], # one example's token ids, special tokens include
 class AugmentCollator:
     "Augments each example's token ids (one of `ops`, chosen at random), then pads like `DataCollatorWithPadding`."
     def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int|None=0, pad_to_multiple_of:int|None=None):
+        if isinstance(ops, str): ops = (ops,)  # one op alone, ops='mask' (not the letters m, a, s, k)
         if not ops: raise ValueError(f"ops is empty: give some of {', '.join(OPS)}.")
         for op in ops:
             if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use some of {', '.join(OPS)}.")

@@ -47,12 +47,13 @@ def truncate(ids:list[int], # token ids without special tokens
             ) -> list[int]:
     "Keep `n` of `ids`: the first n, the last n, or `head` from the start and the rest from the end."
     if strategy not in STRATEGIES: raise ValueError(f"Unknown truncation strategy '{strategy}': use one of {', '.join(STRATEGIES)}.")
+    if n < 0: raise ValueError(f"n={n} tokens to keep: use 0 or more.")
+    h = n // 4 if head is None else head
+    if not 0 <= h <= n: raise ValueError(f"head={h} tokens from the start cannot fit in n={n}: use 0 <= head <= n.")  # checked for short texts too
     ids = list(ids)
     if len(ids) <= n: return ids
     if strategy == "head": return ids[:n]
     if strategy == "tail": return ids[len(ids) - n:]
-    h = n // 4 if head is None else head
-    if not 0 <= h <= n: raise ValueError(f"head={h} tokens from the start cannot fit in n={n}: use 0 <= head <= n.")
     return ids[:h] + ids[len(ids) - (n - h):]
 
 # %% ../nbs/03b_batching.ipynb #c499fcec
@@ -92,6 +93,8 @@ class BucketBatchSampler(Sampler):
     def __init__(self, lengths, # length of each example
                  batch_size:int, bucket:int=50, # batches per bucket: larger = less padding, less randomness
                  seed:int=0, drop_last:bool=False):
+        if batch_size < 1: raise ValueError(f"batch_size={batch_size}: use 1 or more examples per batch (32 is usual).")
+        if bucket < 1: raise ValueError(f"bucket={bucket}: use 1 or more batches per bucket (1: sort within each batch only; 50 is the default).")
         self.lengths, self.batch_size, self.bucket, self.seed, self.drop_last, self.epoch = np.asarray(lengths), batch_size, bucket, seed, drop_last, 0
 
     def batches(self, epoch:int) -> list[list[int]]:
@@ -124,6 +127,7 @@ def pad_ragged(values:np.ndarray, # the rows' items, stored one row after anothe
                left:bool=False, # pad on the left instead of the right
               ) -> tuple[np.ndarray, np.ndarray]:
     "Rows of different lengths as one `(rows, L)` int64 array, L the longest length rounded up, and the mask of real items."
+    if multiple < 1: raise ValueError(f"multiple={multiple}: round to a multiple of 1 or more (1: no rounding, 8 for tensor cores).")
     lengths = np.asarray(lengths, dtype=np.int64)
     L = -(-int(lengths.max(initial=0)) // multiple) * multiple
     if starts is None: starts = np.cumsum(lengths) - lengths
@@ -137,6 +141,8 @@ class PadCollator:
     "`DataCollatorWithPadding`'s batches (input_ids, attention_mask, token_type_ids, labels) made with `pad_ragged`; other columns go to it."
     PADDED = ("input_ids", "attention_mask", "token_type_ids")
     def __init__(self, tokenizer, pad_to_multiple_of:int|None=None):
+        if pad_to_multiple_of is not None and pad_to_multiple_of < 1:  # 0 would divide by zero in DataCollatorWithPadding
+            raise ValueError(f"pad_to_multiple_of={pad_to_multiple_of}: use a positive multiple (e.g. 8), or None for no rounding.")
         self.tokenizer, self.multiple = tokenizer, pad_to_multiple_of or 1
         self.fallback = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
@@ -171,6 +177,7 @@ def make_loader(ds:Dataset, # a tokenized split
                 collate_fn=None, # instead of `PadCollator`'s dynamic padding (e.g. an augmenting collator)
                ) -> DataLoader:
     "A `DataLoader` of padded batches (`input_ids`, `attention_mask`, `labels`)."
+    if batch_size < 1: raise ValueError(f"batch_size={batch_size}: use 1 or more examples per batch (32 is usual).")
     collate_fn = collate_fn or PadCollator(tokenizer, pad_to_multiple_of)
     if sampler is not None: return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
     if not shuffle: return DataLoader(ds, batch_size=batch_size, collate_fn=collate_fn)

@@ -75,6 +75,10 @@ def _need_str(text, what:str="text") -> str:
     if isinstance(text, str): return text
     raise TypeError(f"{what} is {type(text).__name__} ({text!r}), not str: fill or drop missing texts (NaN, None) first; decode bytes.")
 
+def _rules(rules) -> tuple:
+    "`rules` as a tuple: one rule name or function alone is a tuple of one (a str would otherwise be read letter by letter)."
+    return (rules,) if isinstance(rules, str) or callable(rules) else tuple(rules)
+
 def _rule(rule:str|Callable) -> Callable:
     "The function of a rule name from `CLEANERS`, or the function itself."
     if callable(rule): return rule
@@ -86,17 +90,19 @@ def clean(text:str, rules:Iterable=DEFAULT_RULES, # names from `CLEANERS` or `st
          ) -> str:
     "Apply the cleaning `rules` to `text` one after the other."
     text = _need_str(text)
-    for r in rules: text = _rule(r)(text)
+    for r in _rules(rules): text = _rule(r)(text)
     return text
 
 def count_changes(texts:Iterable[str], rules:Iterable=DEFAULT_RULES, # applied in order, as in `clean`
                  ) -> dict:
     "How many texts each rule changes, each rule applied to the output of the rules before it."
+    if isinstance(texts, str): raise TypeError(f"texts is one str ({texts[:30]!r}), which would be counted letter by letter: pass a list of texts, "
+                                               "e.g. count_changes([text]), or use clean(text) for one text.")
     where = texts.index.tolist() if isinstance(texts, pd.Series) else None  # name a Series' index label, not a position users confuse with it
     texts = [_need_str(t, f"the text at index label {where[i]!r}" if where is not None else f"the text at position {i} (0-based)")
              for i, t in enumerate(texts)]
     out = {}
-    for r in rules:
+    for r in _rules(rules):
         new = [_rule(r)(t) for t in texts]
         name = key = getattr(r, "__name__", r)
         for i in itertools.count(2):  # two rules of one name (two lambdas) keep two counts

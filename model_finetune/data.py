@@ -278,8 +278,11 @@ def data_card(dsd:DatasetDict, # splits with `text` and `label`
     "One row per split: examples, % of each class, and median/95th-percentile/max length in characters (and tokens)."
     names, rows = _class_names(dsd), {}
     for split, ds in dsd.items():
-        counts = np.bincount(ds["label"], minlength=len(names))
-        r = {"examples": len(ds)} | {f"% {n}": round(100 * c / len(ds), 1) for n, c in zip(names, counts)}
+        y = np.asarray(ds["label"])
+        if len(y) and (y < 0).all(): r = {"examples": len(ds), "labels": "unlabelled"}  # GLUE's test splits: every label -1
+        elif (y < 0).any(): raise ValueError(f"Split {split!r} has {int((y < 0).sum())} of {len(y)} labels -1 (unlabelled): drop those rows "
+                                             f"(dsd[{split!r}] = dsd[{split!r}].filter(lambda e: e['label'] >= 0)) or label them.")
+        else: r = {"examples": len(ds)} | {f"% {n}": round(100 * c / len(ds), 1) for n, c in zip(names, np.bincount(y, minlength=len(names)))}
         texts = list(ds.shuffle(seed=seed).select(range(min(sample or len(ds), len(ds))))["text"])
         for unit, tk in [("chars", None)] + ([("tokens", tokenizer)] if tokenizer is not None else []):
             x = _lengths(texts, tk)
@@ -336,12 +339,18 @@ def _class_ids(labels) -> np.ndarray:
 
 def class_weights(labels, num_classes:int) -> torch.Tensor:
     "Balanced class weights n / (k · n_c), for `F.cross_entropy(weight=...)`."
-    counts = np.bincount(_class_ids(labels), minlength=num_classes)
+    if num_classes < 1: raise ValueError(f"num_classes={num_classes}: give the number of classes, 1 or more (e.g. ds.features['label'].num_classes).")
+    y = _class_ids(labels)
+    if (y >= num_classes).any(): raise ValueError(f"Label {y.max()} is not a class id below num_classes={num_classes}: give num_classes={y.max() + 1} "
+                                                  "or more (the model's number of classes), or map the labels to ids 0..num_classes-1.")
+    counts = np.bincount(y, minlength=num_classes)
     if (counts == 0).any(): raise ValueError(f"Class(es) {np.flatnonzero(counts == 0).tolist()} have no examples: cannot weight them.")
     return torch.tensor(len(labels) / (num_classes * counts), dtype=torch.float32)
 
 def balanced_sampler(labels, seed:int=0, num_samples:int|None=None) -> WeightedRandomSampler:
     "Draw examples with probability ∝ 1/n_class (with replacement): every class equally often on average."
+    if num_samples is not None and num_samples < 1: raise ValueError(f"num_samples={num_samples}: give how many examples to draw per epoch, "
+                                                                     "1 or more, or None for as many as there are labels.")
     y = _class_ids(labels)
     w = 1.0 / np.bincount(y)[y]
     return WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), num_samples or len(y), replacement=True,
