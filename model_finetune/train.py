@@ -164,7 +164,11 @@ def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
     "Warn when every prediction of an evaluation is the same class (and the labels are not)."
     if len(preds) > 1 and (preds == preds[0]).all():
         if labels is not None and (labels == preds[0]).all(): return  # a split of one class, predicted right
-        c = int(preds[0]); name = label_names[c] if label_names else c
+        c = int(preds[0])
+        if label_names and c >= len(label_names):
+            raise ValueError(f"The model predicted class {c}, and label_names holds {len(label_names)} names: give one name per output of the model's head "
+                             "(class_names(model)), or none.")
+        name = label_names[c] if label_names else c
         warnings.warn(f"The model predicted '{name}' for all {len(preds)} evaluation examples: it has collapsed to one class or has not "
                       "learned yet. Check the learning rate (too high collapses, too low does not move), the number of steps, and the labels' balance.")
 
@@ -264,6 +268,8 @@ def sorted_batches(lengths, # each example's length
                    grow:bool=True, # later batches hold as many padded positions as the first; False: `batch_size` rows each
                   ) -> tuple[list[int], list[list[int]]]:
     "The example indices longest first, and that order cut into batches."
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:  # 0 or -1 would make batches of one row
+        raise ValueError(f"batch_size={batch_size!r}: give the rows of a batch as a whole number of at least 1 (128 is the default).")
     lengths = np.asarray(lengths); order = np.argsort(-lengths, kind="stable")
     if not grow: return order.tolist(), [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     m = pad_to_multiple_of or 1; padded = lambda n: -(-int(n) // m) * m
@@ -339,18 +345,38 @@ def _check_batches(loader, name:str):
         raise TypeError(f"{name} got a datasets {type(loader).__name__}{split} where batches are expected: wrap it with "
                         "make_loader(ds, tokenizer, batch_size) for training or eval_loader(ds, tokenizer) for evaluation.")
 
+def _largest_id(loader) -> int|None:
+    "The largest token id in a loader, when it can say without iterating: an `eval_loader`, a DataLoader over a tokenized (map-style) Dataset, or a list of batches."
+    if isinstance(loader, EvalBatches): return int(loader.ids.max()) if len(loader.ids) else None
+    if isinstance(loader, (list, tuple)):
+        ids = [b["input_ids"] for b in loader if isinstance(b, dict) and torch.is_tensor(b.get("input_ids")) and b["input_ids"].numel()]
+        return max(int(x.max()) for x in ids) if ids else None
+    ds = getattr(loader, "dataset", None)
+    if isinstance(ds, torch.utils.data.IterableDataset) or not (hasattr(ds, "with_format") and "input_ids" in (getattr(ds, "column_names", None) or ())): return None
+    return pc.max(pc.list_flatten(ds.with_format("arrow", columns=["input_ids"])[:].column("input_ids"))).as_py()
+
+def _check_vocab(model, loaders:dict):
+    "Refuse token ids beyond the model's embedding table before they reach it, where they fail as an IndexError: another model's tokenizer made them."
+    try: n = getattr(model.get_input_embeddings(), "num_embeddings", None)
+    except (AttributeError, NotImplementedError): return  # not a transformers model: nothing to compare with
+    for name, loader in loaders.items():
+        if n and loader is not None and (m := _largest_id(loader)) is not None and m >= n:
+            raise ValueError(f"The {name} data holds token ids up to {m}, and this model embeds {n} (ids 0 to {n - 1}): it was tokenized with another "
+                             "model's tokenizer. Tokenize the texts with this model's (batching.tokenize(dsd, heads.load_tokenizer(model_path))).")
+
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
                   ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
-    _check_batches(loader, "predict_logits")
+    _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
     model.eval(); logits, labels, cuda = [], [], device.type == "cuda"  # elsewhere (MPS) a copy back may not wait
     try:
         with fast_attention(device):
             for i, b in enumerate(loader):
                 if max_batches is not None and i >= max_batches: break
+                if i == 0: _check_vocab(model, {"input": [b]})  # a loader that could not say before (streamed): its first batch
                 if require_labels and "labels" not in b: raise ValueError(f"{require_labels} needs labels, and this data has none: tokenize a split with a 'label' column.")
                 if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
                 x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
@@ -418,8 +444,11 @@ def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entr
     if len(bad := labels[((labels < 0) & (labels != -100)) | (labels >= logits.shape[-1])]):  # a streamed loader's, unseen before training
         raise ValueError(f"Validation labels must be class ids 0 to {logits.shape[-1] - 1} (or -100, skipped), and this data has {bad[0].item()}: "
                          "an unlabeled test split (GLUE's label every example -1)? Validate on a labeled split.")
-    warn_single_class(logits.argmax(-1), class_names(model), labels[labels != -100])
-    return {"valid_loss": F.cross_entropy(logits, labels).item(), "valid_accuracy": (logits.argmax(-1) == labels).float().mean().item()}
+    if not (keep := labels != -100).any():
+        raise ValueError("Every validation label is -100 (skipped), so there is nothing to score: validate on a labeled split.")
+    preds, labels = logits.argmax(-1)[keep], labels[keep]  # accuracy and the warning over the labeled rows, as the loss
+    warn_single_class(preds, class_names(model), labels)
+    return {"valid_loss": F.cross_entropy(logits[keep], labels).item(), "valid_accuracy": (preds == labels).float().mean().item()}
 
 # %% ../nbs/05_train.ipynb #b1622c25
 def _longest(loader) -> int|None:
@@ -511,7 +540,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
-    _check_positions(model, {"training": train_loader, "validation": valid_loader})
+    _check_positions(model, {"training": train_loader, "validation": valid_loader}); _check_vocab(model, {"training": train_loader, "validation": valid_loader})
     if valid_loader is not None and _has_labels(valid_loader) is False:  # before training, not at the first evaluation
         raise ValueError("The valid_loader's data has no labels, and validation needs them: give fit a split with a 'label' column.")
     if (y := None if valid_loader is None else _label_values(valid_loader)) is not None and y.ndim == 1 and y.dtype.kind in "iu" and len(y) and (y < 0).all():
@@ -520,6 +549,10 @@ def fit(model, # a classifier (or any model) returning `.logits`
                          "test split after training (predict_logits).")
     if y is not None and (y.dtype.kind == "f" or (y.ndim == 2 and y.shape[1] == len(class_names(model) or ()))) \
             and (watching := [type(cb).__name__ for cb in callbacks if getattr(cb, "metric", None) == "valid_accuracy"]):  # float or multi-label targets
+        if y.ndim == 1 and len(class_names(model) or ()) > 1 and (y == np.round(y)).all():  # whole numbers for a head of classes: ids read as floats (a CSV)
+            raise ValueError(f"The valid_loader's labels are class ids stored as floats ({float(y[0])!r}, ...), which validation scores as regression targets, "
+                             f"with no accuracy for {' and '.join(watching)} to watch: cast them to integers in every split, "
+                             "dataset.cast_column('label', Value('int64')) (or labels.long() on tensors).")
         raise ValueError(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} valid_accuracy, and validation gives no accuracy for "
                          "the valid_loader's labels (regression or multi-label targets), only valid_loss: watch 'valid_loss' "
                          "(BestModel('valid_loss'), EarlyStopping('valid_loss')). A metric your own callback adds needs another name.")
