@@ -30,7 +30,11 @@ def _check_texts(texts) -> list[str]:
     return texts
 
 def _check_length(max_length:int, model, tok):
-    "Refuse a max_length beyond the model's positions, or too short to keep one token of text."
+    "Refuse a max_length beyond the model's positions, or too short to keep one token of text; and a tokenizer larger than the model's vocabulary."
+    try: n = model.get_input_embeddings().num_embeddings
+    except (AttributeError, NotImplementedError): n = None  # not a transformers model: nothing to compare with
+    if n and hasattr(tok, "__len__") and len(tok) > n: raise ValueError(f"The tokenizer has {len(tok)} tokens and the model embeds {n}: it is another model's tokenizer, "
+                                            "whose ids the model cannot look up. Give the model's own (heads.load_tokenizer(<the model's folder>)).")
     _check_max_length(max_length, model, tok, flag="max_length=")
     least = getattr(tok, "num_special_tokens_to_add", lambda: 0)() + 1  # [CLS] and [SEP] for BERT, then one text token
     if max_length < least: raise ValueError(f"max_length={max_length} leaves no room for text after the tokenizer's special tokens: use max_length={least} or more (128 is usual).")
