@@ -10,6 +10,7 @@ __all__ = ['LoRALinear', 'lora_layers', 'add_lora', 'merge_lora', 'unmerge_lora'
 
 # %% ../nbs/09_lora.ipynb #1f85e6c9
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -22,7 +23,8 @@ class LoRALinear(nn.Module):
                  alpha:float=16, # the update is scaled by alpha / r
                  dropout:float=0.0): # dropout on the adapter's input
         super().__init__()
-        if r < 1: raise ValueError(f"LoRA rank r={r}: it must be a positive integer (8 or 16 are usual).")
+        if not isinstance(r, numbers.Integral) or isinstance(r, bool) or r < 1: raise ValueError(f"LoRA rank r={r!r}: it must be a positive integer (8 or 16 are usual).")
+        if not 0 <= dropout < 1: raise ValueError(f"dropout={dropout!r} is not a probability below 1: give a number from 0 (none) up to, not including, 1 (0.05 or 0.1 are usual).")
         self.base, self.r, self.alpha, self.scale, self.merged = base.requires_grad_(False), r, alpha, alpha / r, False
         half = base.weight.dtype in (torch.float16, torch.bfloat16)  # as peft: small updates would round away in 16 bits
         kw = dict(bias=False, device=base.weight.device, dtype=torch.float32 if half else base.weight.dtype)
@@ -78,13 +80,18 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     targets = [n for n in linears if _matches(n, target_modules) and not inside(n)]
     others = sorted({f"{type(m).__module__.split('.')[0]} {type(m).__name__}" for n, m in model.named_modules()
                      if _matches(n, target_modules) and not isinstance(m, (nn.Linear, LoRALinear))})  # GPT-2's Conv1D
+    wrapped = [n for n in lora_layers(model) if _matches(n, target_modules)]
+    if not targets and wrapped: raise ValueError(f"No new nn.Linear whose name ends with {', '.join(map(repr, target_modules))}: this model already has "
+                                                 f"LoRA layers (add_lora was called on it): {', '.join(wrapped[:4])}. Start from a model without "
+                                                 "adapters to change r or alpha, or give add_lora other target_modules to add adapters there.")
     if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}"
                                      + (f": the modules of that name are {', '.join(others)}, which LoRALinear does not wrap (use peft for them)" if others else "")
                                      + f". Linear layers in this model include: {', '.join(linears[:8])}.")
     if train_modules and not heads: raise ValueError(f"No module named {', '.join(map(repr, train_modules))} to keep trainable (the head?). "
                                                      "Name the head in train_modules, or pass train_modules=() to train only the adapters.")
+    wrappers = {n: LoRALinear(model.get_submodule(n), r, alpha, dropout) for n in targets}  # a bad r or dropout is refused at the first
     model.requires_grad_(False)  # checked first: an error leaves the model as it was
-    for n in targets: model.set_submodule(n, LoRALinear(model.get_submodule(n), r, alpha, dropout))
+    for n, m in wrappers.items(): model.set_submodule(n, m)
     for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True)  # a second call's too
     for m in heads: m.requires_grad_(True)
     return model

@@ -31,7 +31,7 @@ def _mask_id(tokenizer) -> int:
     return tokenizer.mask_token_id
 
 # %% ../nbs/08_mlm.ipynb #a4c0b099
-def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded
+def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded; any integer dtype (returned as int64)
                 tokenizer, # gives the [MASK] id, the special ids and the vocabulary size
                 mlm_probability:float=0.15, # chance that each ordinary token is chosen
                 special_tokens_mask:torch.Tensor|None=None, # (B, T) 1 = never chosen; default: the tokenizer's special ids, padding included
@@ -40,7 +40,8 @@ def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded
     "BERT's masking: choose tokens with `mlm_probability`; 80% become [MASK], 10% a random token, 10% stay. Returns (inputs, labels)."
     mask_id = _mask_id(tokenizer)
     if not 0 <= mlm_probability <= 1: raise ValueError(f"mlm_probability={mlm_probability} is not a probability: give a number from 0 to 1 (0.15 for 15%).")
-    x, labels = input_ids.cpu().clone(), input_ids.cpu().clone()  # drawn on the CPU: the same masks whatever the device
+    x = input_ids.cpu().to(torch.long, copy=True)  # on the CPU: the same masks whatever the device; int64 like the random ids and cross-entropy's targets
+    labels = x.clone()
     if special_tokens_mask is None: special_tokens_mask = torch.isin(x, torch.tensor(tokenizer.all_special_ids))
     p = torch.full(x.shape, float(mlm_probability)).masked_fill(special_tokens_mask.cpu().bool(), 0.0)
     chosen = torch.bernoulli(p, generator=generator).bool()
