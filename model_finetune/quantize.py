@@ -25,11 +25,19 @@ from .train import eval_loader, predict_logits
 # %% ../nbs/11_quantize.ipynb #6d4142fb
 EPS = torch.finfo(torch.float32).eps  # the smallest scale, as torch's observers use
 
+def _check_qrange(qmin:int, qmax:int):
+    "Refuse [qmin, qmax] unless qmin < qmax and it fits the 8-bit type `quantize` returns (int8 if qmin < 0, else uint8)."
+    lo, hi, kind = (-128, 127, "int8") if qmin < 0 else (0, 255, "uint8")
+    if not lo <= qmin < qmax <= hi:  # wider would wrap around in the cast; qmin == qmax would divide by 0
+        raise ValueError(f"[qmin, qmax] = [{qmin}, {qmax}] is not a range of {kind} integers ({lo} <= qmin < qmax <= {hi}): "
+                         "give e.g. [-128, 127] (int8) or [0, 255] (uint8).")
+
 def quant_params(x:torch.Tensor, qmin:int=-128, qmax:int=127,
                  symmetric:bool=False, # zero point 0 and a range symmetric around it (for weights; needs qmin < 0)
                  dim:int|None=None, # one (scale, zero point) per index along this dimension, kept for broadcasting; None: per tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Scale (float32) and zero point (int64) mapping the range of `x`, widened to include 0, onto [qmin, qmax]."
+    _check_qrange(qmin, qmax)
     if symmetric and qmin >= 0: raise ValueError(f"symmetric quantization has zero point 0 and needs a signed range, got [{qmin}, {qmax}]")
     if dim is not None and not -x.ndim <= dim < x.ndim: raise ValueError(f"dim={dim} is not a dimension of a {x.ndim}-d tensor: give one of {list(range(x.ndim))}, or None (per tensor)")
     if dim is None: lo, hi = x.min(), x.max()
@@ -46,6 +54,7 @@ def quantize(x:torch.Tensor,
              scale:torch.Tensor, # 0-d: per tensor; else per channel, broadcasting against `x`
              zero_point:torch.Tensor, qmin:int=-128, qmax:int=127) -> torch.Tensor:
     "Integers clamp(round(x / scale) + zero_point, qmin, qmax), rounded as torch's CPU kernels do; int8 if qmin < 0, else uint8."
+    _check_qrange(qmin, qmax)
     inv = 1 / scale
     if scale.ndim == 0: t = (x.double() * inv.double() + zero_point).float()  # torch per tensor: fused multiply-add, one rounding
     else: t = x * inv + zero_point  # torch per channel: multiply, then add (two roundings)
@@ -60,6 +69,7 @@ class Int8Linear(nn.Module):
     "`nn.Linear` with int8 weights (symmetric, one scale per output row) and each input quantized on the fly, per tensor."
     def __init__(self, linear:nn.Linear, act_qmax:int=127):  # act_qmax=127: 7-bit activations, as torch's x86 kernel
         super().__init__()
+        if not 1 <= act_qmax <= 255: raise ValueError(f"act_qmax={act_qmax}: the activations are uint8 in [0, act_qmax], so give 1 to 255 (127: torch's x86 kernel, 255: qnnpack).")
         w = linear.weight.detach().float()
         scale, zp = quant_params(w, symmetric=True, dim=0)  # (out, 1)
         self.register_buffer("qweight", quantize(w, scale, zp)); self.register_buffer("scale", scale)  # (out, in) int8
@@ -96,6 +106,7 @@ def model_size_mb(model:nn.Module) -> float:
 def latency_ms(model:nn.Module, batch:dict, # input_ids, attention_mask (labels are ignored)
                repeats:int=20, warmup:int=3) -> dict:
     "Median and interquartile range, in milliseconds, of `repeats` forward passes on `batch` after `warmup` untimed ones."
+    if repeats < 1 or warmup < 0: raise ValueError(f"repeats={repeats}, warmup={warmup}: give repeats >= 1 timed passes (20 is usual) and warmup >= 0 untimed ones.")
     training, device = model.training, next(model.parameters()).device
     inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
     times = []

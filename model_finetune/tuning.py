@@ -40,6 +40,9 @@ def lr_range_test(model, train_loader, # batches with input_ids, attention_mask,
                         f"model = load_classifier({str(model)!r}, label_names) (from model_finetune.heads).")
     _check_batches(train_loader, "lr_range_test")
     if steps < 2: raise ValueError(f"steps={steps}: the range test needs at least 2 steps (100 is usual).")
+    if not 0 < start_lr < end_lr: raise ValueError(f"start_lr={start_lr}, end_lr={end_lr}: the rate grows geometrically from start_lr to end_lr, "
+                                                   "so give 0 < start_lr < end_lr (1e-7 and 1.0 are usual).")
+    if not 0 <= beta < 1: raise ValueError(f"beta={beta}: the loss's moving average needs 0 <= beta < 1 (0.98 is usual, 0 does not smooth).")
     device, saved, where, was_training = get_device(device), copy.deepcopy(model.state_dict()), next(model.parameters()).device, model.training
     out, avg, batches = {"lr": [], "loss": [], "smoothed": []}, 0.0, itertools.cycle(train_loader)
     try:
