@@ -91,7 +91,8 @@ def autocast(device:torch.device, precision:str):
 # %% ../nbs/05_train.ipynb #b7a1d49e
 def count_targets(labels:torch.Tensor) -> int:
     "How many targets a batch's labels hold: class ids other than -100, else one per row (multi-label, regression)."
-    return int((labels != -100).sum()) if labels.dtype == torch.long else labels.shape[0]
+    if labels.is_floating_point() or labels.dtype == torch.bool: return labels.shape[0]
+    return int((labels != -100).sum())  # class ids of any integer type: int32 ids' -100s are not targets either
 
 def model_logits(out) -> torch.Tensor:
     "The logits in a model's output: its `.logits` (transformers), a dict's 'logits', a tuple's first item (`return_dict=False`), or a tensor."
@@ -106,7 +107,7 @@ def sum_cross_entropy(logits:torch.Tensor, # (B, C) or (B, T, V)
                       labels:torch.Tensor, # (B,) or (B, T), -100 = ignore
                      ) -> torch.Tensor:
     "Cross-entropy summed (not averaged) over the targets, in float32: the loop divides by the targets of the whole step."
-    return F.cross_entropy(logits.flatten(0, -2).float(), labels.flatten(), reduction="sum", ignore_index=-100)
+    return F.cross_entropy(logits.flatten(0, -2).float(), labels.flatten().long(), reduction="sum", ignore_index=-100)  # int32 ids too
 
 # %% ../nbs/05_train.ipynb #37ea9b76
 def train_step(model, micro_batches:list[dict], opt, scaler, device:torch.device, precision:str="fp32",
