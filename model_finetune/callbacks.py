@@ -65,8 +65,8 @@ class EarlyStopping(Callback):
                  patience:int=3, min_delta:float=0.0):
         mode = _direction(metric, mode)
         if patience < 1: raise ValueError(f"patience={patience}: allow at least one evaluation without improvement (patience=1).")
-        if min_delta < 0: raise ValueError(f"min_delta={min_delta}: give the smallest improvement that counts as a size (0 or more); "
-                                           f"the direction comes from mode ('{mode}' here).")
+        if not min_delta >= 0: raise ValueError(f"min_delta={min_delta}: give the smallest improvement that counts as a size (0 or more); "
+                                                   f"the direction comes from mode ('{mode}' here).")
         self.metric, self.mode, self.sign, self.patience, self.min_delta = metric, mode, 1 if mode == "min" else -1, patience, min_delta
         self.on_train_begin(None)
 
@@ -157,7 +157,9 @@ class HistoryLogger(Callback):
 # %% ../nbs/05a_callbacks.ipynb #f34c810f
 class LivePlot(Callback):
     "Training and validation curves, redrawn in one notebook output every `every` steps and after each evaluation."
-    def __init__(self, every:int=50, smooth:int=20): self.every, self.smooth, self.handle = every, smooth, None
+    def __init__(self, every:int=50, smooth:int=20):
+        if every < 1: raise ValueError(f"every={every}: LivePlot redraws every `every` steps; give 1 or more (every=1 redraws after each step).")
+        self.every, self.smooth, self.handle = every, smooth, None
 
     def figure(self, history:dict):
         "The current curves as a matplotlib figure."

@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import uuid
 import warnings
@@ -184,10 +185,12 @@ def load_checkpoint(run:Run, folder:str|Path):
 
 # %% ../nbs/05b_checkpoint.ipynb #6b71a42c
 def _checkpoints(folder:Path) -> list[Path]:
-    return sorted(folder.glob("step-*[0-9]"), key=lambda p: int(p.name[5:]))  # by number: step-1000000 after step-999999
+    "The checkpoint folders `step-N` in `folder`, oldest first; any other name (a `step-000010-backup`) is not one of them."
+    steps = [p for p in folder.glob("step-*") if re.fullmatch(r"step-\d+", p.name) and p.is_dir()]
+    return sorted(steps, key=lambda p: int(p.name[5:]))  # by number: step-1000000 after step-999999
 
 def latest_checkpoint(folder:str|Path) -> Path|None:
-    "The newest `step-*` checkpoint in `folder`, or None."
+    "The newest `step-N` checkpoint in `folder`, or None."
     steps = _checkpoints(Path(folder).expanduser())
     return steps[-1] if steps else None
 
