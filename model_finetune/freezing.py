@@ -10,6 +10,7 @@ __all__ = ['TRAIN_STRATEGIES', 'trainable', 'train_from', 'strategy_start', 'app
 
 # %% ../nbs/04a_freezing.ipynb #8ab7b3a1
 import math
+import numbers
 import time
 import warnings
 
@@ -97,9 +98,16 @@ def fit_strategy(model:nn.Module, # a classifier returning `.logits`
                  device=None, # default: `get_device()` ($MODEL_FINETUNE_DEVICE, else the best available), as for `fit`
                 ) -> dict:
     "Train under `strategy` with AdamW and linear warmup and decay; return steps, train seconds and trainable parameters at the end."
+    for name, v in (("epochs", epochs), ("max_steps", max_steps)):  # fit's checks and messages, before the model is touched
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1):
+            raise ValueError(f"{name}={v!r}: give a whole number of at least 1.")
+    if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
+    epochs, max_steps = int(epochs), None if max_steps is None else int(max_steps)  # 2.0 is 2
     device = get_device(device)  # fit's rule: a model loaded on the CPU trains on the GPU when there is one
     start = strategy_start(model, strategy, k)
     total = epochs * len(train_loader) if max_steps is None else min(max_steps, epochs * len(train_loader))
+    if max_steps is not None and max_steps > total:  # as fit warns
+        warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
     train_from(model.to(device), blocks(model)[0])  # all trainable while the groups are built
     opt = torch.optim.AdamW(layerwise_groups(model, lr, decay if strategy == "llrd" else 1.0, weight_decay))
     sched = get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total)

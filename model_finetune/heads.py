@@ -51,7 +51,8 @@ def resolve_model(name:str|Path, # 'minilm-l6', a local model folder, or a Hub i
         if not (path / "config.json").exists():
             raise ValueError(f"{path} is a folder but has no config.json: give a folder saved with save_pretrained.")
         return str(path)
-    if path.exists() or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name):
+    as_path = name.startswith((".", "/", "~")) or ".." in name or "\\" in name  # './x' would pass the Hub-id pattern below
+    if path.exists() or as_path or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name):
         raise FileNotFoundError(f"No model folder at {path}. Use 'minilm-l6', a folder saved with save_pretrained, or a Hub id.")
     if not _hub_reachable():
         try: AutoConfig.from_pretrained(name, local_files_only=True)  # already in the Hub cache?
@@ -164,6 +165,12 @@ def classification_loss(logits:torch.Tensor, # (B, num_labels)
                        ) -> torch.Tensor:
     "Cross-entropy, BCE with logits or MSE as transformers computes them, with clear errors when labels and head disagree."
     k = logits.shape[-1]
+    ids = labels.dim() == 1 and len(labels) > 0 and k > 1 and labels.dtype not in (torch.long, torch.int, torch.bool)  # (B,) for a head of classes
+    if ids and (problem_type == "multi_label_classification" or labels.is_floating_point() and problem_type == "single_label_classification") \
+            and bool((labels.float() % 1 == 0).all()):  # whole numbers: ids read as floats (a CSV), or int16 ids the rule takes for multi-label targets
+        raise ValueError(f"Labels of shape {tuple(labels.shape)} holding whole numbers ({labels[0].item()!r}, ...) are class ids stored as "
+                         f"{'floats' if labels.is_floating_point() else labels.dtype}, which would not be read as class ids: cast them with "
+                         "labels.long() (for a dataset: dataset.cast_column('label', Value('int64'))).")
     multi_hot = labels.shape == logits.shape and k > 1  # (B, k) 0/1 targets, not (B,) class ids
     if multi_hot and (problem_type == "single_label_classification" or problem_type == "multi_label_classification" and not labels.is_floating_point()):
         raise ValueError(f"Labels of shape {tuple(labels.shape)}, one column per output, are multi-hot targets: multi-hot labels must be float "
