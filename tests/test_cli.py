@@ -63,14 +63,19 @@ def test_predict_prints_label_and_probability(work):
 
 
 def test_evaluate_prints_and_writes_metrics(work):
-    "On the training file, evaluate scores its test split (the rows the model never saw); on another file, every row."
+    "On the training file (or a copy of it), evaluate scores its test split (the rows the model never saw); on another file, every row."
     m = json.loads((work / "out/metrics.json").read_text())
     for args in ([], ["--dataset", work / "toy.csv", "--text-column", "review", "--label-column", "sentiment", "--overwrite"]):  # [] : the run's own; the same file again
         r = cli("evaluate", work / "out", *args)
         assert r.returncode == 0 and "accuracy" in r.stdout, r.stderr
         e = json.loads((work / "out/eval-toy-test.json").read_text())
         assert (e["split"], e["n"], e["confusion_matrix"]) == ("test", m["n"], m["confusion_matrix"])
-    (work / "other.csv").write_bytes((work / "toy.csv").read_bytes())
+    (work / "copy.csv").write_bytes((work / "toy.csv").read_bytes())  # the training file under another name: its rows are training rows
+    r = cli("evaluate", work / "out", "--dataset", work / "copy.csv")
+    assert r.returncode == 0 and "has the same bytes as the file the model was trained on" in r.stderr, r.stderr
+    assert json.loads((work / "out/eval-copy-test.json").read_text())["confusion_matrix"] == m["confusion_matrix"]
+    header, *rows = (work / "toy.csv").read_text().splitlines()
+    (work / "other.csv").write_text("\n".join([header, *rows[::-1]]) + "\n")  # other bytes: another file
     r = cli("evaluate", work / "out", "--dataset", work / "other.csv", "--text-column", "review", "--label-column", "sentiment")
     assert r.returncode == 0 and json.loads((work / "out/eval-other-all.json").read_text())["n"] == 24, r.stderr
 
