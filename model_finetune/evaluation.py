@@ -137,16 +137,18 @@ def _binary_roc_auc(y:np.ndarray, s:np.ndarray) -> float:
     if n_pos == 0 or n_neg == 0: raise ValueError("ROC-AUC is undefined when a class has no positive or no negative examples.")
     return float((_mid_ranks(s)[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
-def _one_vs_rest(binary_metric, y_true, scores, fn:str) -> float:
-    "A binary metric of (boolean labels, scores): on (n,) scores for class 1, or averaged over the columns of (n, k) probabilities."
+def _one_vs_rest(binary_metric, y_true, scores, fn:str, probabilities:bool) -> float:
+    "A binary metric of (boolean labels, scores): on (n,) scores for class 1, or averaged over the columns of (n, k) scores (`probabilities`: rows summing to 1)."
     s = np.asarray(scores, dtype=float)
-    if s.ndim == 2: y, s = _ids_probs(y_true, s, fn)  # log_loss's checks (below): logits, whose columns rank otherwise, are refused
+    if s.ndim == 2 and probabilities: y, s = _ids_probs(y_true, s, fn)  # log_loss's checks (below): logits, whose columns rank otherwise, are refused
     else:
         (y,) = _ids(y_true, fn=fn)
-        if y.shape != s.shape: raise ValueError(f"{fn}: {y.size} labels for scores of shape {s.shape}: give one score per example, (n,) or (n, k).")
+        if s.ndim not in (1, 2) or len(s) != len(y): raise ValueError(f"{fn}: {y.size} labels for scores of shape {s.shape}: give one score per example, (n,) or (n, k).")
         if not np.isfinite(s).all(): raise ValueError(f"{fn}: the scores contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
+        if s.ndim == 2 and y.max() >= s.shape[1]: raise ValueError(f"{fn}: class ids must be in [0, {s.shape[1]}): one column of scores per class.")
+    if s.ndim == 1:
         if not np.isin(y, [0, 1]).all(): raise ValueError(f"{fn}: binary scores need 0/1 labels, got {np.unique(y).tolist()}: map the positive "
-                                                          "class to 1 and the others to 0, or give (n, k) probabilities for one-vs-rest.")
+                                                          "class to 1 and the others to 0, or give (n, k) scores for one-vs-rest.")
         return binary_metric(y == 1, s)
     return float(np.mean([binary_metric(y == c, s[:, c]) for c in range(s.shape[1])]))
 
@@ -154,7 +156,7 @@ def roc_auc(y_true, # class ids (0/1 when binary)
             scores, # (n,) score of class 1, or (n, k) class probabilities for one-vs-rest
            ) -> float:
     "Area under the ROC curve, binary or one-vs-rest macro-averaged over classes."
-    return _one_vs_rest(_binary_roc_auc, y_true, scores, "roc_auc(y_true, scores)")
+    return _one_vs_rest(_binary_roc_auc, y_true, scores, "roc_auc(y_true, scores)", probabilities=True)  # as scikit-learn's multi_class="ovr"
 
 # %% ../nbs/06_evaluation.ipynb #9877e0dc
 def _binary_average_precision(y:np.ndarray, s:np.ndarray) -> float:
@@ -167,12 +169,12 @@ def _binary_average_precision(y:np.ndarray, s:np.ndarray) -> float:
     return float(np.sum(np.diff(recall, prepend=0) * precision))
 
 def average_precision(y_true, # class ids (0/1 when binary)
-                      scores, # (n,) score of class 1, (n, 2) probabilities (column 1 is used), or (n, k) class probabilities for one-vs-rest
+                      scores, # (n,) score of class 1, (n, 2) probabilities (column 1 is used), or (n, k) class scores for one-vs-rest
                      ) -> float:
     "Average precision (PR-AUC), binary or one-vs-rest macro-averaged over classes."
     fn, s = "average_precision(y_true, scores)", np.asarray(scores, dtype=float)
     if s.ndim == 2 and s.shape[1] == 2: s = _ids_probs(y_true, s, fn)[1][:, 1]  # binary: class 1's AP, as scikit-learn's; one-vs-rest would average in class 0's
-    return _one_vs_rest(_binary_average_precision, y_true, s, fn)
+    return _one_vs_rest(_binary_average_precision, y_true, s, fn, probabilities=False)  # k > 2: any per-class scores (sigmoids too), as scikit-learn's
 
 # %% ../nbs/06_evaluation.ipynb #3b28500c
 def _ids_probs(y_true, probs, fn:str) -> tuple[np.ndarray, np.ndarray]:

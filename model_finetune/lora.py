@@ -23,7 +23,9 @@ class LoRALinear(nn.Module):
                  alpha:float=16, # the update is scaled by alpha / r
                  dropout:float=0.0): # dropout on the adapter's input
         super().__init__()
-        if not isinstance(r, numbers.Integral) or isinstance(r, bool) or r < 1: raise ValueError(f"LoRA rank r={r!r}: it must be a positive integer (8 or 16 are usual).")
+        whole = not isinstance(r, bool) and (isinstance(r, numbers.Integral) or (isinstance(r, float) or torch.is_tensor(r) and r.ndim == 0) and float(r).is_integer())
+        if not whole or r < 1: raise ValueError(f"LoRA rank r={r!r}: it must be a positive integer (8 or 16 are usual).")
+        r = int(r)  # 8.0, a NumPy or a 0-d torch integer: 8
         if not 0 <= dropout < 1: raise ValueError(f"dropout={dropout!r} is not a probability below 1: give a number from 0 (none) up to, not including, 1 (0.05 or 0.1 are usual).")
         self.base, self.r, self.alpha, self.scale, self.merged = base.requires_grad_(False), r, alpha, alpha / r, False
         half = base.weight.dtype in (torch.float16, torch.bfloat16)  # as peft: small updates would round away in 16 bits

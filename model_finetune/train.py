@@ -14,6 +14,7 @@ __all__ = ['PRECISIONS', 'OOM_ADVICE', 'EVAL_OOM_ADVICE', 'get_device', 'seed_ev
 import contextlib
 import math
 import numbers
+import operator
 import os
 import time
 import warnings
@@ -165,11 +166,7 @@ def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
     "Warn when every prediction of an evaluation is the same class (and the labels are not)."
     if len(preds) > 1 and (preds == preds[0]).all():
         if labels is not None and (labels == preds[0]).all(): return  # a split of one class, predicted right
-        c = int(preds[0])
-        if label_names and c >= len(label_names):
-            raise ValueError(f"The model predicted class {c}, and label_names holds {len(label_names)} names: give one name per output of the model's head "
-                             "(class_names(model)), or none.")
-        name = label_names[c] if label_names else c
+        c = int(preds[0]); name = label_names[c] if label_names and c < len(label_names) else c  # a head wider than its config's id2label: the id
         warnings.warn(f"The model predicted '{name}' for all {len(preds)} evaluation examples: it has collapsed to one class or has not "
                       "learned yet. Check the learning rate (too high collapses, too low does not move), the number of steps, and the labels' balance.")
 
@@ -219,7 +216,7 @@ class GraphedStep:
         with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32", cache_enabled=False):
             logits = model_logits(self.forward(**{k: v for k, v in b.items() if k != "labels"}))
         labels = b["labels"]
-        n = (labels != -100).sum().clamp(min=1) if labels.dtype == torch.long else labels.shape[0]  # count_targets, on the GPU
+        n = labels.shape[0] if labels.is_floating_point() or labels.dtype == torch.bool else (labels != -100).sum().clamp(min=1)  # count_targets, on the GPU
         loss = self.loss_fn(logits, labels) / n
         loss.backward()
         params = [p for p in self.params if p.grad is not None]
@@ -269,8 +266,11 @@ def sorted_batches(lengths, # each example's length
                    grow:bool=True, # later batches hold as many padded positions as the first; False: `batch_size` rows each
                   ) -> tuple[list[int], list[list[int]]]:
     "The example indices longest first, and that order cut into batches."
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:  # 0 or -1 would make batches of one row
+    try: ok = not isinstance(batch_size, bool) and operator.index(batch_size) >= 1  # ints, NumPy and 0-d torch integers
+    except TypeError: ok = False
+    if not ok:  # 0 or -1 would make batches of one row
         raise ValueError(f"batch_size={batch_size!r}: give the rows of a batch as a whole number of at least 1 (128 is the default).")
+    batch_size = operator.index(batch_size)
     lengths = np.asarray(lengths); order = np.argsort(-lengths, kind="stable")
     if not grow: return order.tolist(), [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     m = pad_to_multiple_of or 1; padded = lambda n: -(-int(n) // m) * m
