@@ -15,7 +15,7 @@ from datasets import Dataset
 from torch import nn
 
 from .losses import distillation_loss
-from .train import class_names, eval_loader, get_device, predict_logits, sum_cross_entropy
+from .train import _embedded, class_names, eval_loader, get_device, predict_logits, sum_cross_entropy
 
 # %% ../nbs/10_distill.ipynb #9d4afea2
 def student_from_teacher(teacher:nn.Module, # a BERT-style classifier (layers in `base_model.encoder.layer`)
@@ -84,8 +84,7 @@ def _check_classes(teacher_names:list[str], k:int|None, # the teacher's class na
 # %% ../nbs/10_distill.ipynb #c0292890
 def _check_vocab(teacher:nn.Module, tokenizer, max_id:int): # the split's largest token id
     "Refuse token ids, or a tokenizer, beyond the teacher's embedding table (a smaller tokenizer may be a padded table's)."
-    try: n = teacher.get_input_embeddings().num_embeddings
-    except (AttributeError, NotImplementedError): return  # not a transformers model: nothing to compare with
+    if (n := _embedded(teacher)) is None: return  # not a transformers model: nothing to compare with
     fix = "Tokenize the texts with the teacher's tokenizer (batching.tokenize(dsd, heads.load_tokenizer(teacher_path))) and pass it here."
     if max_id >= n or len(tokenizer) > n:
         raise ValueError(f"The split holds token ids up to {max_id} and the tokenizer {len(tokenizer)} tokens, but the teacher embeds {n}: "

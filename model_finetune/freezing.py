@@ -10,7 +10,6 @@ __all__ = ['TRAIN_STRATEGIES', 'trainable', 'train_from', 'strategy_start', 'app
 
 # %% ../nbs/04a_freezing.ipynb #8ab7b3a1
 import math
-import numbers
 import time
 import warnings
 
@@ -20,7 +19,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .heads import base_prefix, block_name, blocks, classification_loss, infer_problem_type
 from .optim import param_groups
-from .train import get_device
+from .train import _total_steps, _whole_counts, get_device
 
 # %% ../nbs/04a_freezing.ipynb #46053e6b
 def trainable(model:nn.Module) -> int:
@@ -98,16 +97,11 @@ def fit_strategy(model:nn.Module, # a classifier returning `.logits`
                  device=None, # default: `get_device()` ($MODEL_FINETUNE_DEVICE, else the best available), as for `fit`
                 ) -> dict:
     "Train under `strategy` with AdamW and linear warmup and decay; return steps, train seconds and trainable parameters at the end."
-    for name, v in (("epochs", epochs), ("max_steps", max_steps)):  # fit's checks and messages, before the model is touched
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1):
-            raise ValueError(f"{name}={v!r}: give a whole number of at least 1.")
+    epochs, max_steps = _whole_counts(epochs=epochs, max_steps=max_steps)  # fit's checks and messages, before the model is touched; 2.0 is 2
     if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
-    epochs, max_steps = int(epochs), None if max_steps is None else int(max_steps)  # 2.0 is 2
     device = get_device(device)  # fit's rule: a model loaded on the CPU trains on the GPU when there is one
     start = strategy_start(model, strategy, k)
-    total = epochs * len(train_loader) if max_steps is None else min(max_steps, epochs * len(train_loader))
-    if max_steps is not None and max_steps > total:  # as fit warns
-        warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
+    total = _total_steps(epochs, len(train_loader), max_steps)  # as fit: more max_steps than the epochs hold is cut, with a warning
     train_from(model.to(device), blocks(model)[0])  # all trainable while the groups are built
     opt = torch.optim.AdamW(layerwise_groups(model, lr, decay if strategy == "llrd" else 1.0, weight_decay))
     sched = get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total)

@@ -18,6 +18,7 @@ from IPython.display import HTML
 
 from .cli import _check_max_length, _run_args
 from .heads import load_trained
+from .train import _embedded
 
 # %% ../nbs/07a_playground.ipynb #877e0d81
 def _check_texts(texts) -> list[str]:
@@ -31,9 +32,7 @@ def _check_texts(texts) -> list[str]:
 
 def _check_length(max_length:int, model, tok):
     "Refuse a max_length beyond the model's positions, or too short to keep one token of text; and a tokenizer larger than the model's vocabulary."
-    try: n = model.get_input_embeddings().num_embeddings
-    except (AttributeError, NotImplementedError): n = None  # not a transformers model: nothing to compare with
-    if n and hasattr(tok, "__len__") and len(tok) > n: raise ValueError(f"The tokenizer has {len(tok)} tokens and the model embeds {n}: it is another model's tokenizer, "
+    if (n := _embedded(model)) and hasattr(tok, "__len__") and len(tok) > n: raise ValueError(f"The tokenizer has {len(tok)} tokens and the model embeds {n}: it is another model's tokenizer, "
                                             "whose ids the model cannot look up. Give the model's own (heads.load_tokenizer(<the model's folder>)).")
     _check_max_length(max_length, model, tok, flag="max_length=")
     least = getattr(tok, "num_special_tokens_to_add", lambda: 0)() + 1  # [CLS] and [SEP] for BERT, then one text token

@@ -356,10 +356,14 @@ def _largest_id(loader) -> int|None:
     if isinstance(ds, torch.utils.data.IterableDataset) or not (hasattr(ds, "with_format") and "input_ids" in (getattr(ds, "column_names", None) or ())): return None
     return pc.max(pc.list_flatten(ds.with_format("arrow", columns=["input_ids"])[:].column("input_ids"))).as_py()
 
+def _embedded(model) -> int|None:
+    "How many token ids the model's embedding table holds; None when it has none to ask (not a transformers model)."
+    try: return getattr(model.get_input_embeddings(), "num_embeddings", None)
+    except (AttributeError, NotImplementedError): return None
+
 def _check_vocab(model, loaders:dict):
     "Refuse token ids beyond the model's embedding table before they reach it, where they fail as an IndexError: another model's tokenizer made them."
-    try: n = getattr(model.get_input_embeddings(), "num_embeddings", None)
-    except (AttributeError, NotImplementedError): return  # not a transformers model: nothing to compare with
+    n = _embedded(model)
     for name, loader in loaders.items():
         if n and loader is not None and (m := _largest_id(loader)) is not None and m >= n:
             raise ValueError(f"The {name} data holds token ids up to {m}, and this model embeds {n} (ids 0 to {n - 1}): it was tokenized with another "
@@ -496,6 +500,20 @@ def _check_positions(model, loaders:dict):
             raise ValueError(f"The {name} data holds examples of {n} tokens, and this model takes at most {limit}: "
                              f"tokenize with max_length={limit} or less (batching.tokenize(ds, tokenizer, max_length)).")
 
+def _whole_counts(**counts) -> list[int|None]:
+    "The counts as ints (2.0 is 2; None stays None), refusing any that is not a whole number of at least 1, by name."
+    for name, v in counts.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1):
+            raise ValueError(f"{name}={v!r}: give a whole number of at least 1{' (or None: after each epoch)' if name == 'eval_every' else ''}.")
+    return [None if v is None else int(v) for v in counts.values()]
+
+def _total_steps(epochs:int, per_epoch:int, max_steps:int|None) -> int:
+    "The optimizer steps of a run: `epochs` of `per_epoch` steps, or `max_steps` if fewer; more is cut to the epochs, with a warning."
+    total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
+    if max_steps is not None and max_steps > total:
+        warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
+    return total
+
 def fit(model, # a classifier (or any model) returning `.logits`
         train_loader, # batches with input_ids, attention_mask, labels
         valid_loader=None, # evaluated every `eval_every` steps, or after each epoch; it may have no len() (read to its end)
@@ -525,11 +543,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
                                        "over a map-style dataset (make_loader), or give the iterable dataset a __len__.") from None
     if n_batches == 0: raise ValueError("The training loader is empty: check the dataset split and the batch size.")
     eval_every = eval_every or None  # 0 too: after each epoch
-    for name, v in (("epochs", epochs), ("accum_steps", accum_steps), ("log_every", log_every), ("max_steps", max_steps), ("eval_every", eval_every)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer() or v < 1):
-            raise ValueError(f"{name}={v!r}: give a whole number of at least 1{' (or None: after each epoch)' if name == 'eval_every' else ''}.")
-    epochs, accum_steps, log_every = int(epochs), int(accum_steps), int(log_every)  # 2.0 is 2
-    max_steps, eval_every = (None if v is None else int(v) for v in (max_steps, eval_every))
+    epochs, accum_steps, log_every, max_steps, eval_every = _whole_counts(epochs=epochs, accum_steps=accum_steps, log_every=log_every,
+                                                                         max_steps=max_steps, eval_every=eval_every)  # 2.0 is 2
     if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
     if isinstance(callbacks, Callback) or any(hasattr(callbacks, h) for h in ("on_train_begin", "on_step_end", "on_eval_end", "on_train_end")):
         callbacks = [callbacks]  # one callback, not in a list
@@ -564,9 +579,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         if compile == "cudagraphs": raise ValueError("graphs=True records the whole step already: use compile=True or False with it, not compile='cudagraphs'.")
         if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
     per_epoch = math.ceil(len(train_loader) / accum_steps)
-    total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
-    if max_steps is not None and max_steps > total:
-        warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
+    total = _total_steps(epochs, per_epoch, max_steps)
     opt = optimizer or (capturable_optimizer if graphs else make_optimizer)(model, lr, weight_decay)
     run = Run(model, opt, scheduler or get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * total), total),
               torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks), loader=train_loader)
