@@ -331,7 +331,7 @@ def kfold(dsd:DatasetDict, k:int=5, seed:int=0) -> list[DatasetDict]:
 # %% ../nbs/03_data.ipynb #b1cf9045
 def _class_ids(labels) -> np.ndarray:
     "Labels as an integer array of class ids 0..k-1 (a float such as 1.0 is its integer), with a clear error for anything else."
-    y = np.asarray(labels)
+    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)  # a GPU tensor, or one in a graph, too
     bad = ~(np.isfinite(y) & (y % 1 == 0) & (y >= 0)) if y.dtype.kind in "biuf" else np.ones(y.shape, bool)  # names, 1.5, -1, NaN
     if bad.any(): raise ValueError(f"Labels must be integer class ids 0..k-1 (got {y.dtype} values, e.g. {y[bad].tolist()[0]!r}). "
                                    "Give the dataset's `label` column, or map names to ids first (ClassLabel.str2int).")

@@ -240,7 +240,7 @@ def fit_temperature(logits, # (n, k) validation logits
                    ) -> float:
     "The temperature T > 0 minimising the NLL of softmax(logits / T), by L-BFGS on log T."
     z = torch.as_tensor(logits, dtype=torch.float64).detach().cpu().clone()  # a CPU copy: predict_logits gives inference tensors, which autograd refuses
-    y = torch.as_tensor(_ids(labels.detach().cpu() if torch.is_tensor(labels) else labels, fn="fit_temperature")[0])  # int32 ids and 1.0 too; names, -1 refused
+    y = torch.as_tensor(_ids(labels, fn="fit_temperature")[0])  # int32 ids, 1.0 and GPU tensors too; names, -1 refused
     if z.ndim != 2 or y.shape != (len(z),): raise ValueError(f"fit_temperature: {len(y)} labels for logits of shape {tuple(z.shape)}: give (n, k) logits and one class id per row.")
     if not z.isfinite().all(): raise ValueError("fit_temperature: the logits contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
     if y.max() >= z.shape[1]: raise ValueError(f"fit_temperature: class ids must be in [0, {z.shape[1]}): one column of logits per class.")

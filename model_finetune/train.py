@@ -90,10 +90,14 @@ def autocast(device:torch.device, precision:str):
     return torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32")
 
 # %% ../nbs/05_train.ipynb #b7a1d49e
+def _targets(labels:torch.Tensor) -> torch.Tensor|int:
+    "`count_targets` without reading the GPU: a 0-d tensor for class ids, an int for other labels."
+    if labels.is_floating_point() or labels.dtype == torch.bool: return labels.shape[0]
+    return (labels != -100).sum()  # class ids of any integer type: int32 ids' -100s are not targets either
+
 def count_targets(labels:torch.Tensor) -> int:
     "How many targets a batch's labels hold: class ids other than -100, else one per row (multi-label, regression)."
-    if labels.is_floating_point() or labels.dtype == torch.bool: return labels.shape[0]
-    return int((labels != -100).sum())  # class ids of any integer type: int32 ids' -100s are not targets either
+    return int(_targets(labels))
 
 def model_logits(out) -> torch.Tensor:
     "The logits in a model's output: its `.logits` (transformers), a dict's 'logits', a tuple's first item (`return_dict=False`), or a tensor."
@@ -216,7 +220,7 @@ class GraphedStep:
         with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32", cache_enabled=False):
             logits = model_logits(self.forward(**{k: v for k, v in b.items() if k != "labels"}))
         labels = b["labels"]
-        n = labels.shape[0] if labels.is_floating_point() or labels.dtype == torch.bool else (labels != -100).sum().clamp(min=1)  # count_targets, on the GPU
+        n = _targets(labels); n = n.clamp(min=1) if torch.is_tensor(n) else n  # count_targets, on the GPU: no read-back inside a recording
         loss = self.loss_fn(logits, labels) / n
         loss.backward()
         params = [p for p in self.params if p.grad is not None]
