@@ -119,7 +119,7 @@ def distillation_loss(student_logits:torch.Tensor, # (N, C)
                       temperature:float=2.0, # T > 0: 1 is a plain softmax, T > 1 softens both distributions
                      ) -> torch.Tensor:
     "T² · KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over the batch (Hinton et al. 2015)."
-    if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
+    if not 0 < temperature < float("inf"): raise ValueError(f"temperature must be > 0 and finite, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
     if student_logits.ndim != 2 or student_logits.shape != teacher_logits.shape:  # they would broadcast into a wrong number
         raise ValueError(f"distillation_loss needs student and teacher logits of one shape (N, C), and got {tuple(student_logits.shape)} and "
                          f"{tuple(teacher_logits.shape)}: give the teacher's logits for the same examples and classes (one example: logits[None]).")
