@@ -1,14 +1,18 @@
 """Where a training step's time goes: `torch.profiler` over a window of `fit` steps, once per loop, on the Rotten Tomatoes
-training snippets (max length 128). For each loop: wall ms a step (under the profiler, which adds its own cost), GPU busy
-ms a step (the sum of the kernels' and copies' durations), kernel and graph launches a step, host waits a step
-(synchronize calls and reads of a GPU value), and the host-side operations that cost the most. Prints a table, writes
-results/profile_step_<device>.json and benchmarks/profile_step_<device>.md.
+training snippets (max length 128) or on random-128 (train_speed.py's random token ids, 128 real tokens each). For each
+loop: wall ms a step (under the profiler, which adds its own cost), GPU busy ms a step (the sum of the kernels' and copies'
+durations), kernel and graph launches a step, host waits a step (synchronize calls and reads of a GPU value), and the
+host-side operations that cost the most. The loop `predict` does the same for evaluation: passes of `predict_logits` over
+`eval_loader`'s batches of the validation split (batch 128, as train_speed.py's eval figure), per batch instead of per
+step. Prints a table, writes results/profile_step_<device>.json and benchmarks/profile_step_<device>.md.
 
-    python benchmarks/profile_step.py [--model minilm-l6] [--batch 32] [--warmup 30] [--steps 20] [--loops fit fit-graphs]
+    python benchmarks/profile_step.py [--model minilm-l6|bert-base-random] [--batch 32] [--warmup 30] [--steps 20]
+                                      [--loops fit fit-graphs predict] [--data rotten_tomatoes|random-128]
 
-`--warmup` steps run before the window, so that the usual batch shapes are already recorded (graphs) or compiled.
+`--warmup` steps run before the window, so that the usual batch shapes are already recorded (graphs) or compiled;
+for `predict`, two passes run before the three profiled ones.
 """
-import argparse, json, platform
+import argparse, json, platform, tempfile
 from datetime import date
 from pathlib import Path
 
@@ -18,11 +22,11 @@ from torch.profiler import ProfilerActivity, profile
 
 from model_finetune.batching import make_loader, tokenize
 from model_finetune.data import get_dataset
-from model_finetune.heads import load_classifier, load_tokenizer
-from model_finetune.train import Callback, fit, get_device, resolve_precision, seed_everything
+from model_finetune.train import Callback, eval_loader, fit, get_device, predict_logits, resolve_precision, seed_everything
+from train_speed import MODELS, build, random_tokens  # the benchmark's models (bert-base-random: BERT-base's shape) and random-128 data
 
 ROOT = Path(__file__).resolve().parents[1]
-LOOPS = {"fit": {}, "fit-graphs": dict(graphs=True), "fit-fast": dict(compile="cudagraphs")}
+LOOPS = {"fit": {}, "fit-graphs": dict(graphs=True), "fit-fast": dict(compile="cudagraphs"), "predict": None}
 LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
 WAITS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "aten::_local_scalar_dense")
 
@@ -50,26 +54,42 @@ def summary(prof, steps) -> dict:
             "top host ops": [{"op": e.key, "calls/step": e.count / steps, "self CPU ms/step": e.self_cpu_time_total / 1000 / steps}
                              for e in top]}
 
+def profile_predict(model, ev, device, precision, passes=3, warmup=2) -> dict:
+    "`summary` of `passes` passes of `predict_logits` over `ev`, per batch, after `warmup` passes."
+    for _ in range(warmup): predict_logits(model, ev, device, precision=precision)
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])) as prof:
+        for _ in range(passes): predict_logits(model, ev, device, precision=precision)  # each pass ends synchronised
+    return summary(prof, passes * len(ev))
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="minilm-l6")
+    ap.add_argument("--model", default="minilm-l6", choices=MODELS, help="tiny: a 2-layer random BERT, for a smoke test")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--loops", nargs="+", default=None, choices=list(LOOPS), help="default: fit, and fit-graphs on CUDA")
+    ap.add_argument("--data", default="rotten_tomatoes", choices=["rotten_tomatoes", "random-128"])
     ap.add_argument("--device")
     args = ap.parse_args()
     device = get_device(args.device); cuda = device.type == "cuda"; precision = resolve_precision("auto", device)
     loops = args.loops or (["fit", "fit-graphs"] if cuda else ["fit"])
     datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
-    dsd = get_dataset("rotten_tomatoes"); tok = load_tokenizer(args.model)
-    tds = tokenize(dsd, tok, 128)
+    dsd = get_dataset("rotten_tomatoes"); names = dsd["train"].features["label"].names
+    with tempfile.TemporaryDirectory() as tmp: _, tok = build(args.model, names, list(dsd["train"]["text"][:512]), tmp)
+    if args.data == "random-128":
+        tds = datasets.DatasetDict(train=random_tokens(tok, len(dsd["train"]), len(names)),
+                                   validation=random_tokens(tok, len(dsd["validation"]), len(names), seed=1))
+    else: tds = tokenize(dsd, tok, 128)
     name = torch.cuda.get_device_name(device) if cuda else f"{platform.machine()}, {torch.get_num_threads()} threads"
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}, Python {platform.python_version()}"
     rows = {}
     for loop in loops:
         seed_everything(0)
-        model = load_classifier(args.model, dsd["train"].features["label"].names)
+        with tempfile.TemporaryDirectory() as tmp: model, _ = build(args.model, names, list(dsd["train"]["text"][:512]), tmp)
+        if loop == "predict":
+            rows[loop] = profile_predict(model.to(device), eval_loader(tds["validation"], tok, 128, pad_to_multiple_of=8), device, precision)
+            print(loop, json.dumps({k: v for k, v in rows[loop].items() if k != "top host ops"}), flush=True)
+            write(rows, args, name, versions, precision, cuda); continue
         loader = make_loader(tds["train"], tok, args.batch, shuffle=True, seed=0, pad_to_multiple_of=8 if loop == "fit" else 32)
         prof = profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else []))
         try:
@@ -88,8 +108,9 @@ def write(rows, args, name, versions, precision, cuda):
     (ROOT / "results" / f"profile_step_{kind}.json").write_text(json.dumps(out, indent=1) + "\n")
     cols = ["wall ms/step", "GPU busy ms/step", "GPU busy %", "kernel launches/step", "graph launches/step", "host waits/step"]
     md = [f"# One training step, profiled: {name}, {versions}, {date.today()}", "",
-          f"{args.model}, batch {args.batch}, {precision}, Rotten Tomatoes snippets; steps {args.warmup + 1} to "
-          f"{args.warmup + args.steps} of `fit`, under torch.profiler (which slows the host side).", "",
+          f"{args.model}, batch {args.batch}, {precision}, {'Rotten Tomatoes snippets' if args.data == 'rotten_tomatoes' else args.data}; "
+          f"steps {args.warmup + 1} to {args.warmup + args.steps} of `fit`, under torch.profiler (which slows the host side); "
+          "predict: per batch (up to 128 rows) of 3 passes of `predict_logits` over the validation split, after 2 unprofiled passes.", "",
           "| loop | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     md += [f"| {loop} | " + " | ".join(f"{r[c]:,.2f}" for c in cols) + " |" for loop, r in rows.items() if "error" not in r]
     md += [f"\n{loop} failed: {r['error']}" for loop, r in rows.items() if "error" in r]
