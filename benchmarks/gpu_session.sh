@@ -2,7 +2,7 @@
 # Every GPU measurement of the project in one call of the lent, offline GPU machine:
 #   1. together on the GPU: `nbdev-test --flags cuda nbs/05_train.ipynb`; the full IMDB ladder (the code of the `cuda`
 #      cell of nbs/06a_ladder.ipynb); tutorial 3 in full mode, recorded (MODEL_FINETUNE_RECORD=1);
-#   2. then alone: benchmarks/profile_step.py (where a step's time goes), benchmarks/rt_seeds.py (the Rotten Tomatoes
+#   2. then alone: benchmarks/profile_step.py (where a step's and an evaluation batch's time goes), benchmarks/rt_seeds.py (the Rotten Tomatoes
 #      time-to-accuracy recipe with fit(graphs=True) over 5 seeds, with mean pooling and with transformers' head), then
 #      benchmarks/train_speed.py (time to accuracy first, on Rotten Tomatoes with mean pooling; every row saved as it
 #      is measured).
@@ -67,7 +67,11 @@ wait
 cap() { local l=$(left $((T0 + BUDGET))); echo $(( l < $1 ? l : $1 )); }  # seconds left, at most $1
 want profile && { within $(cap 150) python3 benchmarks/profile_step.py > $LOG/profile_step.log 2>&1
                   echo "profile_step: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
-                  cp results/profile_step_cuda.json benchmarks/profile_step_cuda.md $LOG/ 2>/dev/null; }
+                  cp results/profile_step_cuda.json benchmarks/profile_step_cuda.md $LOG/ 2>/dev/null
+                  # evaluation of BERT-base's shape on random-128, where predict_logits was furthest from 2x Trainer.predict
+                  within $(cap 60) python3 benchmarks/profile_step.py --model bert-base-random --data random-128 --loops predict \
+                      --json $LOG/profile_predict_bert_cuda.json --md $LOG/profile_predict_bert_cuda.md > $LOG/profile_predict_bert.log 2>&1
+                  echo "profile_step predict bert-base-random: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
 want seeds && for head in "--pooling mean" ""; do  # the recipe's head (chosen on validation, on the CPU), then transformers'
     within $(cap 75) python3 benchmarks/rt_seeds.py --loop fit-graphs $head >> $LOG/rt_seeds.log 2>&1
     echo "rt_seeds ${head:-transformers head}: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc

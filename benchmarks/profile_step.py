@@ -8,6 +8,7 @@ step. Prints a table, writes results/profile_step_<device>.json and benchmarks/p
 
     python benchmarks/profile_step.py [--model minilm-l6|bert-base-random] [--batch 32] [--warmup 30] [--steps 20]
                                       [--loops fit fit-graphs predict] [--data rotten_tomatoes|random-128]
+                                      [--json PATH] [--md PATH]
 
 `--warmup` steps run before the window, so that the usual batch shapes are already recorded (graphs) or compiled;
 for `predict`, two passes run before the three profiled ones.
@@ -70,9 +71,11 @@ def main():
     ap.add_argument("--loops", nargs="+", default=None, choices=list(LOOPS), help="default: fit, and fit-graphs on CUDA")
     ap.add_argument("--data", default="rotten_tomatoes", choices=["rotten_tomatoes", "random-128"])
     ap.add_argument("--device")
+    ap.add_argument("--json", type=Path, help="where the results go (default: results/profile_step_{cpu,cuda}.json)")
+    ap.add_argument("--md", type=Path, help="where the tables go (default: benchmarks/profile_step_{cpu,cuda}.md)")
     args = ap.parse_args()
     device = get_device(args.device); cuda = device.type == "cuda"; precision = resolve_precision("auto", device)
-    loops = args.loops or (["fit", "fit-graphs"] if cuda else ["fit"])
+    loops = args.loops or (["fit", "fit-graphs", "predict"] if cuda else ["fit", "predict"])
     datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
     dsd = get_dataset("rotten_tomatoes"); names = dsd["train"].features["label"].names
     with tempfile.TemporaryDirectory() as tmp: _, tok = build(args.model, names, list(dsd["train"]["text"][:512]), tmp)
@@ -105,7 +108,7 @@ def write(rows, args, name, versions, precision, cuda):
     kind = "cuda" if cuda else "cpu"
     out = {"benchmark": "profile_step", "date": str(date.today()), "device": name, "versions": versions, "precision": precision,
            "args": vars(args), "loops": rows}
-    (ROOT / "results" / f"profile_step_{kind}.json").write_text(json.dumps(out, indent=1) + "\n")
+    (args.json or ROOT / "results" / f"profile_step_{kind}.json").write_text(json.dumps(out, default=str, indent=1) + "\n")
     cols = ["wall ms/step", "GPU busy ms/step", "GPU busy %", "kernel launches/step", "graph launches/step", "host waits/step"]
     md = [f"# One training step, profiled: {name}, {versions}, {date.today()}", "",
           f"{args.model}, batch {args.batch}, {precision}, {'Rotten Tomatoes snippets' if args.data == 'rotten_tomatoes' else args.data}; "
@@ -117,6 +120,6 @@ def write(rows, args, name, versions, precision, cuda):
     for loop, r in [(l, r) for l, r in rows.items() if "error" not in r]:
         md += ["", f"Host operations with the most self time, {loop}:", "", "| op | calls/step | self CPU ms/step |", "|---|---|---|"]
         md += [f"| {t['op']} | {t['calls/step']:.1f} | {t['self CPU ms/step']:.2f} |" for t in r["top host ops"]]
-    (ROOT / "benchmarks" / f"profile_step_{kind}.md").write_text("\n".join(md) + "\n")
+    (args.md or ROOT / "benchmarks" / f"profile_step_{kind}.md").write_text("\n".join(md) + "\n")
 
 if __name__ == "__main__": main()
