@@ -73,7 +73,11 @@ DEFAULT_RULES = tuple(CLEANERS)  # the order in which `clean` applies them
 def _need_str(text, what:str="text") -> str:
     "`text` itself if it is a str, else a TypeError that says what to do (pandas marks a missing text as float NaN)."
     if isinstance(text, str): return text
-    raise TypeError(f"{what} is {type(text).__name__} ({text!r}), not str: fill or drop missing texts (NaN, None) first; decode bytes.")
+    if hasattr(text, "__len__") and not isinstance(text, (bytes, bytearray)):  # a list, Series, DataFrame, Dataset...: many texts
+        raise TypeError(f"{what} is a {type(text).__name__}, not one text (a str): to clean many texts, map clean over them, e.g. "
+                        "df['text'].map(clean), or dsd.map(lambda b: {'text': [clean(t) for t in b['text']]}, batched=True).")
+    shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
+    raise TypeError(f"{what} is {type(text).__name__} ({shown}), not str: fill or drop missing texts (NaN, None) first; decode bytes.")
 
 def _rules(rules) -> tuple:
     "`rules` as a tuple: one rule name or function alone is a tuple of one (a str would otherwise be read letter by letter)."
