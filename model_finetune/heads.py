@@ -324,9 +324,11 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
             raise ValueError(f"{path} is not a plain encoder checkpoint: {len(missing)} encoder weights were not found in it (e.g. "
                              f"{missing[0]}), and would start at random. Give the pretrained encoder's folder (for a masked-LM model, the "
                              "folder mlm.save_encoder writes).")
-        if any(inside(key) for key in info["missing_keys"]):
-            warnings.warn(f"{path} has no pooler weights: transformers' head reads a pooler, which starts at random here and stays random "
-                          "if the encoder is frozen (strategy 'frozen', or LoRA). pooling='mean' needs none.")
+        if drawn := sorted(key for key in info["missing_keys"] if block_name(key, base_prefix(model)) != "head"):  # BERT's or DeBERTa's pooler
+            warnings.warn(f"{path} has no weights for {', '.join(drawn)}: transformers' head reads them, so they start at random here, and stay "
+                          "random if the encoder is frozen (strategy 'frozen', or LoRA, train only the head). Train them with it: "
+                          "add_lora(..., train_modules=('classifier', 'pooler')), or freezing.train_from(model, 'pooler') instead of "
+                          "'frozen'; or use pooling='mean', which needs none.")
         return model
     pooling = check_pooling(pooling)
     has_head = f"{path} is not a plain encoder checkpoint: it already has a classification head. Give the pretrained encoder's folder, or pooling=None."
