@@ -47,7 +47,13 @@ def strategy_start(model:nn.Module, strategy:str, k:int=2) -> str:
     if strategy in ("frozen", "gradual"): return "head"
     if strategy in ("full", "llrd"): return order[0]
     if strategy == "last-k":
-        if not 1 <= k <= len(layers): raise ValueError(f"'last-k' trains k of the model's {len(layers)} layers: k={k} must be between 1 and {len(layers)}.")
+        if not 1 <= k <= len(layers):
+            n = getattr(getattr(model, "config", None), "num_hidden_layers", None)  # ALBERT: deeper than the layers it holds
+            if isinstance(n, int) and n > len(layers):
+                shared, ok = ("one layer", "only k=1 is possible") if len(layers) == 1 else (f"{len(layers)} layers", f"k must be between 1 and {len(layers)}")
+                raise ValueError(f"'last-k' trains the top k layers, but this model shares {shared} across its {n} layers (config.num_hidden_layers={n}, "
+                                 f"as ALBERT does), so {ok}, not k={k}: give k=1 to train the shared layer, or use 'frozen' or 'full'.")
+            raise ValueError(f"'last-k' trains k of the model's {len(layers)} layers: k={k} must be between 1 and {len(layers)}.")
         return layers[-k]
     raise ValueError(f"Unknown strategy {strategy!r}: use one of {', '.join(map(repr, TRAIN_STRATEGIES))}.")
 
