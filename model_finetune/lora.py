@@ -83,12 +83,15 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     others = sorted({f"{type(m).__module__.split('.')[0]} {type(m).__name__}" for n, m in model.named_modules()
                      if _matches(n, target_modules) and not isinstance(m, (nn.Linear, LoRALinear))})  # GPT-2's Conv1D
     wrapped = [n for n in lora_layers(model) if _matches(n, target_modules)]
+    convs = [n for n, m in model.named_modules() if type(m).__name__ == "Conv1D" and type(m).__module__.startswith("transformers")]  # GPT-2's projections
     if not targets and wrapped: raise ValueError(f"No new nn.Linear whose name ends with {', '.join(map(repr, target_modules))}: this model already has "
                                                  f"LoRA layers (add_lora was called on it): {', '.join(wrapped[:4])}. Start from a model without "
                                                  "adapters to change r or alpha, or give add_lora other target_modules to add adapters there.")
     if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}"
                                      + (f": the modules of that name are {', '.join(others)}, which LoRALinear does not wrap (use peft for them)" if others else "")
-                                     + f". Linear layers in this model include: {', '.join(linears[:8])}.")
+                                     + f". Linear layers in this model include: {', '.join(linears[:8])}."
+                                     + (f" Its other projections are transformers Conv1D layers ({', '.join(convs[:4])}{', ...' if len(convs) > 4 else ''}): LoRALinear wraps nn.Linear "
+                                        "only; use peft, which wraps Conv1D." if convs and not others else ""))
     if train_modules and not heads: raise ValueError(f"No module named {', '.join(map(repr, train_modules))} to keep trainable (the head?). "
                                                      "Name the head in train_modules, or pass train_modules=() to train only the adapters.")
     wrappers = {n: LoRALinear(model.get_submodule(n), r, alpha, dropout) for n in targets}  # a bad r or dropout is refused at the first
