@@ -9,10 +9,12 @@ __all__ = ['student_from_teacher', 'pack_targets', 'distill_loss', 'teacher_targ
 
 # %% ../nbs/10_distill.ipynb #2ab17337
 import copy
+from pathlib import Path
 
 import torch
 from datasets import Dataset
 from torch import nn
+from transformers import AutoTokenizer
 
 from .losses import distillation_loss
 from .train import _embedded, class_names, eval_loader, get_device, predict_logits, sum_cross_entropy
@@ -83,16 +85,28 @@ def _check_classes(teacher_names:list[str], k:int|None, # the teacher's class na
 
 # %% ../nbs/10_distill.ipynb #c0292890
 def _check_vocab(teacher:nn.Module, tokenizer, max_id:int): # the split's largest token id
-    "Refuse token ids, or a tokenizer, beyond the teacher's embedding table (a smaller tokenizer may be a padded table's)."
+    "Refuse token ids, or a tokenizer, beyond the teacher's embedding table (a smaller tokenizer may be a padded table's), or other than the teacher's own."
     if (n := _embedded(teacher)) is None: return  # not a transformers model: nothing to compare with
     fix = "Tokenize the texts with the teacher's tokenizer (batching.tokenize(dsd, heads.load_tokenizer(teacher_path))) and pass it here."
     if max_id >= n or len(tokenizer) > n:
         raise ValueError(f"The split holds token ids up to {max_id} and the tokenizer {len(tokenizer)} tokens, but the teacher embeds {n}: "
                          f"they are another model's tokens. {fix}")
+    if (own := _own_tokenizer(teacher)) is not None and own.get_vocab() != tokenizer.get_vocab():  # same size or smaller, other words
+        raise ValueError(f"The tokenizer has another vocabulary than the teacher's own (saved in {teacher.name_or_path}): its ids would be read as "
+                         f"other words. {fix} For a student with another tokenizer, tokenize the texts for each model and give the student's "
+                         "split the label column of the teacher's targets.")
+
+def _own_tokenizer(model:nn.Module):
+    "The tokenizer saved in the folder `model` was loaded from; None for a Hub id, or a folder without one."
+    if not (path := getattr(model, "name_or_path", "")) or not Path(path).is_dir(): return None  # a Hub id: no download here
+    try: tok = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError): return None
+    return tok if len(tok) > len(tok.all_special_tokens) else None  # without tokenizer files transformers builds one of specials only
 
 # %% ../nbs/10_distill.ipynb #7b3e39c2
 def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the teacher's tokenizer, with or without `label`
-                    tokenizer, device=None, # default: where the teacher is
+                    tokenizer, # the teacher's (the one that tokenized `ds`); the student must read it too
+                    device=None, # default: where the teacher is
                    ) -> Dataset:
     "A copy of `ds` whose `label` column holds the class id (-100 without one, or for datasets' -1) and the teacher's logits (see `pack_targets`)."
     name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
