@@ -28,6 +28,18 @@ from .assets import fetch
 
 # %% ../nbs/03_data.ipynb #1233d770
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "None", "null", "NULL", "#N/A", "<NA>"}  # how exports write a missing value
+_BLANK = r"[\s\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]*"  # whitespace and invisible format characters: zero-width spaces, joiners, BOMs, direction marks
+
+def _no_column(df:pd.DataFrame, kind:str, col:str) -> str:
+    "The error for a missing column: the first few columns, and a hint when the file looks mis-separated or transposed."
+    cols = list(map(str, df.columns))
+    shown = ", ".join(cols[:8]) + (f", … {len(cols) - 8} more" if len(cols) > 8 else "")  # a transposed file has a column per row
+    seps = [n for c, n in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if len(cols) == 1 and c in cols[0]]
+    hint = f" The file looks separated by {seps[0]}: save it separated by commas (.csv) or tabs (.tsv)." if seps else ""
+    if col in df.index: return (f"No {kind} column '{col}' in the data, but a row '{col}' (columns: {shown}): JSON written with to_json(orient='index'), "
+                                "one object per row id? Write one object per example: df.to_json(path, orient='records'), or JSON lines with "
+                                "df.to_json(path, orient='records', lines=True).")
+    return f"No {kind} column '{col}' in the data (columns: {shown}). Name the right one with --{kind}-column / {kind}_column=.{hint}"
 
 def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     "Raise a clear error if the frame is empty, a column is missing, or texts/labels are unusable."
@@ -35,17 +47,14 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
     if text_column == label_column: raise ValueError(f"text_column and label_column are both '{text_column}': the labels must be a column of their own. "
                                                      "Name it with --label-column / label_column=.")
     for kind, col in (("text", text_column), ("label", label_column)):
-        if col not in df.columns:
-            seps = [n for c, n in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if len(df.columns) == 1 and c in str(df.columns[0])]
-            hint = f" The file looks separated by {seps[0]}: save it separated by commas (.csv) or tabs (.tsv)." if seps else ""
-            raise ValueError(f"No {kind} column '{col}' in the data (columns: {', '.join(map(str, df.columns))}). "
-                             f"Name the right one with --{kind}-column / {kind}_column=.{hint}")
+        if col not in df.columns: raise ValueError(_no_column(df, kind, col))
     text = df[text_column].reset_index(drop=True)
     bad = [i for i, t in enumerate(text) if not isinstance(t, str)]
     if bad: raise ValueError(f"{len(bad)} row(s) have a text that is {'missing (NaN)' if pd.isna(text[bad[0]]) else 'not a string'} "
                              f"(first at data row {bad[0] + 1}: {text[bad[0]]!r}). Fill in or remove those rows.")
-    empty = np.flatnonzero(text.str.strip() == "")
-    if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at data row {empty[0] + 1}). Remove them.")
+    empty = np.flatnonzero(text.str.fullmatch(_BLANK))  # '\u200b' alone looks empty, and is: str.strip keeps it
+    if len(empty): raise ValueError(f"{len(empty)} row(s) have an empty or whitespace-only text (first at data row {empty[0] + 1}: {text[empty[0]]!r}; "
+                                    "zero-width and other invisible characters count as whitespace). Remove them.")
     labels = df[label_column].reset_index(drop=True)
     nested = np.flatnonzero(labels.map(lambda v: isinstance(v, (list, tuple, set, dict, np.ndarray))))  # JSON arrays and objects
     if len(nested): raise ValueError(f"{len(nested)} row(s) have a label that is a list or an object (first at data row {nested[0] + 1}: {labels[nested[0]]!r}): "
@@ -126,6 +135,17 @@ def _strata(labels:pd.Series, ids:np.ndarray) -> np.ndarray:
         default = _encode_labels(labels, None)[0]
     return pd.Series(default).groupby(ids).transform("min").to_numpy()  # without label_names: the ids themselves
 
+def _too_few(y:np.ndarray, names:list[str], valid_size:float, test_size:float, deduped:bool, e:ValueError) -> str:
+    "Why the stratified split failed: the classes with too few examples, by name and count, and how many each needs."
+    n = len(y); rest = n - int(np.ceil(test_size * n))  # scikit-learn cuts the test split first, rounding it up
+    need = int(np.ceil(2 * n / max(rest, 1)))  # a class of m keeps at least ⌊m·rest/n⌋ for the second cut, which needs 2 of it
+    counts = np.bincount(y, minlength=len(names))
+    few = [f"{names[c]!r} has {counts[c]} example{'' if counts[c] == 1 else 's'}" for c in np.flatnonzero((counts > 0) & (counts < need))]
+    if not few: return f"Cannot make stratified splits of {n} examples over {len(names)} classes ({e}). Give more examples of each class."
+    return (f"Cannot make stratified splits: {', '.join(few[:5])}{f' and {len(few) - 5} more classes too few' if len(few) > 5 else ''}"
+            f"{' (after dropping duplicates)' if deduped else ''}; each class needs at least {need} for a stratified train/validation/test split "
+            f"with valid_size={valid_size}, test_size={test_size}. Give more examples of {'it' if len(few) == 1 else 'them'}, or remove those rows.")
+
 def from_pandas(df:pd.DataFrame, # one row per example
                 text_column:str="text", # column with the input text
                 label_column:str="label", # column with the class (names or ids 0..k-1)
@@ -157,9 +177,7 @@ def from_pandas(df:pd.DataFrame, # one row per example
     try:  # stratified by k, not y: scikit-learn draws class by class in id order, and the order of label_names must not matter
         rest, test = train_test_split(idx, test_size=test_size, stratify=k, random_state=seed)
         train, valid = train_test_split(rest, test_size=valid_size / (1 - test_size), stratify=k[rest], random_state=seed)
-    except ValueError as e:
-        raise ValueError(f"Cannot make stratified splits of {len(df)} examples over {len(names)} classes ({e}). "
-                         "Give more examples of each class.") from None
+    except ValueError as e: raise ValueError(_too_few(y, names, valid_size, test_size, len(df) < n, e)) from None
     for name, ix in (("validation", valid), ("test", test)):  # a class too rare for a split: its F1 there is 0, which says nothing
         if absent := [names[c] for c in np.flatnonzero((np.bincount(y[ix], minlength=len(names)) == 0) & (np.bincount(y, minlength=len(names)) > 0))]:
             warnings.warn(f"The {name} split has no example of {absent}: too few of them for valid_size={valid_size}, test_size={test_size}. "
@@ -210,11 +228,37 @@ DATASETS = {  # name -> (asset key, reader, class names in id order)
 }
 
 # %% ../nbs/03_data.ipynb #8c3ad148
+_CSV_QUOTED = r'"(?:[^"]|"")*"'  # a whole field in quotes, each quote inside doubled: how csv writers quote a field
+
+def _check_fields(path:Path, sep:str, quoting:int):
+    "Raise if a data row has more fields than the header (a text with an unquoted comma, or a tab in a .tsv), naming the first."
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = (r for r in csv.reader(f, delimiter=sep, quoting=quoting) if len(r) > 1 or (r and r[0].strip()))  # pandas skips blank lines
+            h = len(next(rows, []))
+            long = [(i, r) for i, r in enumerate(rows, 1) if len(r) > h]
+    except csv.Error: return  # e.g. a field over csv's size limit: pandas' own error says the rest
+    if not long: return
+    (i, r), line = long[0], sep.join(long[0][1])
+    what, fix = (("an unquoted comma", 'Quote texts that contain commas ("loved it, mostly"), or save the file as .tsv') if sep == "," else
+                 ("a tab", "Replace tabs inside texts with spaces, or save the file as a .csv with quoted texts"))
+    raise ValueError(f"{len(long)} row(s) have more fields than the header's {h} (first at data row {i}, {len(r)} fields: "
+                     f"{line if len(line) <= 80 else line[:79] + '…'!r}): a text with {what} in it? {fix}.")
+
+def _warn_quoted(df:pd.DataFrame, path:Path):
+    "Warn if fields of a .tsv (read without quoting) look CSV-quoted: their quote marks stay in the text."
+    s = pd.Series(df.to_numpy().ravel()).dropna().astype(str)
+    quoted = s[s.str.fullmatch(_CSV_QUOTED) & s.str[1:-1].str.contains('""', regex=False)]  # "a ""great"" film", not "Wow" or "a" and "b"
+    if len(quoted) >= 2: warnings.warn(f"{len(quoted)} fields of {path.name} look CSV-quoted (e.g. {quoted.iloc[0]!r}): a .tsv file is read without quoting, "
+                                       "so their quote marks were kept in the text. If it was written with quoting (pandas' to_csv, Python's csv module, "
+                                       "Excel), save it as a comma-separated .csv, or read it with pd.read_csv(path, sep='\\t') and give the frame to from_pandas.")
+
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
     # Texts and labels are taken as written, as strings (a CSV's "01" stays "01", "1000" can be a text): only an empty
     # cell is missing ("NA", "None" or "null" can be texts; as labels, `MISSING_LABELS` are refused later as missing), and a .tsv file has no quoting: its fields are never unquoted (a
-    # review that starts with a quote must not swallow the rows after it; a quoted export belongs in a .csv file).
+    # review that starts with a quote must not swallow the rows after it; a quoted export belongs in a .csv file, and one
+    # read as .tsv gets a warning). A row with more fields than the header is refused: pandas would shift its fields.
     path = Path(path).expanduser()
     if path.is_dir(): raise ValueError(f"{path} is a folder, not a file: give the path of one .csv/.tsv/.json/.jsonl file in it.")
     if not path.is_file(): raise FileNotFoundError(f"No such file: {path}. Give a dataset name ({', '.join(DATASETS)}) "
@@ -222,8 +266,11 @@ def read_file(path:str|Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv"):
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                             **({"sep": "\t", "quoting": csv.QUOTE_NONE} if suffix == ".tsv" else {}))
+            sep, quoting = ("\t", csv.QUOTE_NONE) if suffix == ".tsv" else (",", csv.QUOTE_MINIMAL)
+            try: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", sep=sep, quoting=quoting)
+            except pd.errors.ParserError: _check_fields(path, sep, quoting); raise  # pandas' "Expected 2 fields in line 3" counts lines, not data rows
+            if not isinstance(df.index, pd.RangeIndex): _check_fields(path, sep, quoting)  # a longer first row: pandas made its first field the index
+            if suffix == ".tsv": _warn_quoted(df, path)
             stripped = [str(c).strip() for c in df.columns]  # "text, label" has a column " label"
             return df.set_axis(stripped, axis=1) if len(set(stripped)) == len(stripped) else df
         json_kw = dict(dtype=False, encoding="utf-8-sig")  # values as written: "01" stays "01"; a BOM (Notepad) is skipped
