@@ -51,7 +51,7 @@ def distill_loss(alpha:float=0.5, # weight of the hard-label cross-entropy; 1 - 
                 ):
     "A summed loss for `fit` over packed targets: α·CE(labels) + (1 − α)·T²·KL(teacher ‖ student) per example (the KL alone without a label)."
     if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}: 1 trains on the labels alone, 0 on the teacher alone.")
-    if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
+    if not 0 < temperature < float("inf"): raise ValueError(f"temperature must be > 0 and finite, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
     def loss_fn(logits, targets):  # (B, C), (B, 1 + C)
         if targets.ndim != 2 or targets.shape[1] != logits.shape[1] + 1:
             raise ValueError(f"distill_loss needs targets of shape (batch, 1 + {logits.shape[1]}): the class id and the teacher's logits, "
@@ -91,17 +91,19 @@ def _check_vocab(teacher:nn.Module, tokenizer, max_id:int): # the split's larges
     if max_id >= n or len(tokenizer) > n:
         raise ValueError(f"The split holds token ids up to {max_id} and the tokenizer {len(tokenizer)} tokens, but the teacher embeds {n}: "
                          f"they are another model's tokens. {fix}")
-    if (own := _own_tokenizer(teacher)) is not None and own.get_vocab() != tokenizer.get_vocab():  # same size or smaller, other words
+    if (own := _own_tokenizer(teacher)) is not None and not own.get_vocab().items() <= tokenizer.get_vocab().items():  # other words; added tokens are fine
         raise ValueError(f"The tokenizer has another vocabulary than the teacher's own (saved in {teacher.name_or_path}): its ids would be read as "
                          f"other words. {fix} For a student with another tokenizer, tokenize the texts for each model and give the student's "
                          "split the label column of the teacher's targets.")
 
+_VOCAB_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "tokenizer.model", "sentencepiece.bpe.model")
+
 def _own_tokenizer(model:nn.Module):
-    "The tokenizer saved in the folder `model` was loaded from; None for a Hub id, or a folder without one."
+    "The tokenizer saved in the folder `model` was loaded from; None for a Hub id, or a folder without a vocabulary file."
     if not (path := getattr(model, "name_or_path", "")) or not Path(path).is_dir(): return None  # a Hub id: no download here
-    try: tok = AutoTokenizer.from_pretrained(path)
+    if not any((Path(path) / f).is_file() for f in _VOCAB_FILES): return None  # transformers would make up a tokenizer of special tokens
+    try: return AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError): return None
-    return tok if len(tok) > len(tok.all_special_tokens) else None  # without tokenizer files transformers builds one of specials only
 
 # %% ../nbs/10_distill.ipynb #7b3e39c2
 def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the teacher's tokenizer, with or without `label`
