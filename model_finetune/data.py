@@ -11,6 +11,7 @@ __all__ = ['MISSING_LABELS', 'TOY_TEXTS', 'DATASETS', 'to_dataset', 'normalized_
 
 # %% ../nbs/03_data.ipynb #3e293948
 import csv
+import itertools
 import re
 import unicodedata
 import warnings
@@ -136,8 +137,17 @@ def _strata(labels:pd.Series, ids:np.ndarray) -> np.ndarray:
     return pd.Series(default).groupby(ids).transform("min").to_numpy()  # without label_names: the ids themselves
 
 def _too_few(y:np.ndarray, names:list[str], valid_size:float, test_size:float, deduped:bool, e:ValueError) -> str:
-    "Why the stratified split failed: the classes with too few examples, by name and count, and how many each needs."
-    n = len(y); rest = n - int(np.ceil(test_size * n))  # scikit-learn cuts the test split first, rounding it up
+    "Why the stratified split failed: splits too small to hold every class, or the classes with too few examples (by name and count) and how many each needs."
+    k = int((np.bincount(y) > 0).sum())
+    def fits(m):  # scikit-learn's sizes, test first (rounded up), then validation of the rest: each split needs every class
+        t = int(np.ceil(test_size * m)); v = int(np.ceil(valid_size / (1 - test_size) * (m - t)))
+        return min(t, v, m - t - v) >= k
+    if not fits(n := len(y)):
+        m = next(m for m in itertools.count(n) if fits(m))
+        return (f"Cannot make stratified splits of {n} examples over {k} classes: with valid_size={valid_size} and test_size={test_size}, the "
+                f"validation or test split would hold fewer examples than the {k} classes, and each needs one of every class. Give at least "
+                f"{m} examples, or larger valid_size and test_size.")
+    rest = n - int(np.ceil(test_size * n))  # scikit-learn cuts the test split first, rounding it up
     need = int(np.ceil(2 * n / max(rest, 1)))  # a class of m keeps at least ⌊m·rest/n⌋ for the second cut, which needs 2 of it
     counts = np.bincount(y, minlength=len(names))
     few = [f"{names[c]!r} has {counts[c]} example{'' if counts[c] == 1 else 's'}" for c in np.flatnonzero((counts > 0) & (counts < need))]
@@ -230,15 +240,22 @@ DATASETS = {  # name -> (asset key, reader, class names in id order)
 # %% ../nbs/03_data.ipynb #8c3ad148
 _CSV_QUOTED = r'"(?:[^"]|"")*"'  # a whole field in quotes, each quote inside doubled: how csv writers quote a field
 
-def _check_fields(path:Path, sep:str, quoting:int):
-    "Raise if a data row has more fields than the header (a text with an unquoted comma, or a tab in a .tsv), naming the first."
+def _check_fields(path:Path, sep:str, quoting:int) -> bool:
+    "True if every data row starts with its number, unnamed in the header (R's row names); raise if a row has more fields (an unquoted comma, a tab in a .tsv)."
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = (r for r in csv.reader(f, delimiter=sep, quoting=quoting) if len(r) > 1 or (r and r[0].strip()))  # pandas skips blank lines
-            h = len(next(rows, []))
-            long = [(i, r) for i, r in enumerate(rows, 1) if len(r) > h]
-    except csv.Error: return  # e.g. a field over csv's size limit: pandas' own error says the rest
-    if not long: return
+            h = len(next(rows, [])); data = list(rows)
+    except csv.Error: return False  # e.g. a field over csv's size limit: pandas' own error says the rest
+    long = [(i, r) for i, r in enumerate(data, 1) if len(r) > h]
+    if not long: return False
+    if len(long) == len(data) and all(len(r) == h + 1 for _, r in long):  # one more field in every row, none in the header
+        if all(r[-1] == "" for _, r in long):
+            raise ValueError(f"Every data row of {path.name} ends with a {'comma' if sep == ',' else 'tab'} more than the header has: remove "
+                             "the trailing separators (or name the extra column in the header).")
+        first = [r[0] for _, r in long]
+        if first in ([str(i) for i in range(1, len(first) + 1)], [str(i) for i in range(len(first))]):
+            return True  # R's write.table: each row starts with its number, which the header does not name (pandas reads it as the index)
     (i, r), line = long[0], sep.join(long[0][1])
     what, fix = (("an unquoted comma", 'Quote texts that contain commas ("loved it, mostly"), or save the file as .tsv') if sep == "," else
                  ("a tab", "Replace tabs inside texts with spaces, or save the file as a .csv with quoted texts"))
@@ -251,7 +268,8 @@ def _warn_quoted(df:pd.DataFrame, path:Path):
     quoted = s[s.str.fullmatch(_CSV_QUOTED) & s.str[1:-1].str.contains('""', regex=False)]  # "a ""great"" film", not "Wow" or "a" and "b"
     if len(quoted) >= 2: warnings.warn(f"{len(quoted)} fields of {path.name} look CSV-quoted (e.g. {quoted.iloc[0]!r}): a .tsv file is read without quoting, "
                                        "so their quote marks were kept in the text. If it was written with quoting (pandas' to_csv, Python's csv module, "
-                                       "Excel), save it as a comma-separated .csv, or read it with pd.read_csv(path, sep='\\t') and give the frame to from_pandas.")
+                                       "Excel), save it as a comma-separated .csv, or read it with pd.read_csv(path, sep='\\t', dtype=str, keep_default_na=False) "
+                                       "and give the frame to from_pandas.")
 
 def read_file(path:str|Path) -> pd.DataFrame:
     "Read a .csv, .tsv, .json or .jsonl file into a frame, with clear errors for a missing or empty file."
@@ -269,7 +287,7 @@ def read_file(path:str|Path) -> pd.DataFrame:
             sep, quoting = ("\t", csv.QUOTE_NONE) if suffix == ".tsv" else (",", csv.QUOTE_MINIMAL)
             try: df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", sep=sep, quoting=quoting)
             except pd.errors.ParserError: _check_fields(path, sep, quoting); raise  # pandas' "Expected 2 fields in line 3" counts lines, not data rows
-            if not isinstance(df.index, pd.RangeIndex): _check_fields(path, sep, quoting)  # a longer first row: pandas made its first field the index
+            if not isinstance(df.index, pd.RangeIndex) and _check_fields(path, sep, quoting): df = df.reset_index(drop=True)  # pandas made the first field the index: R's row names, or refused
             if suffix == ".tsv": _warn_quoted(df, path)
             stripped = [str(c).strip() for c in df.columns]  # "text, label" has a column " label"
             return df.set_axis(stripped, axis=1) if len(set(stripped)) == len(stripped) else df
