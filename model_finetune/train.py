@@ -178,9 +178,9 @@ def warn_single_class(preds:torch.Tensor, label_names:list[str]|None=None,
 # %% ../nbs/05_train.ipynb #92b96ecc
 LEFT_PADDING_WARNING = ("A batch is padded on the left (tokenizer.padding_side='left') and the model gets no position_ids: a model whose "
                         "positions do not follow the attention mask (BERT, DistilBERT, GPT-2) numbers each text's tokens from the padding, "
-                        "so a text's logits depend on how much padding its batch gives it. Pad on the right: tokenizer.padding_side = 'right' "
-                        "(the package's poolings and transformers' decoder heads find each text's last real token). RoBERTa and rotary "
-                        "models (Llama, Qwen2) are not affected.")
+                        "and an encoder's head (BERT's, RoBERTa's) reads the first position, padding there: a text's logits depend on how much "
+                        "padding its batch gives it. Pad on the right: tokenizer.padding_side = 'right' (the package's poolings and "
+                        "transformers' decoder heads find each text's last real token). Only rotary decoders (Llama, Qwen2) are not affected.")
 
 def warn_left_padded(batch:dict) -> bool:
     "Warn, and return True, when a batch on the CPU has a row whose attention_mask starts with 0 and has real tokens later."
