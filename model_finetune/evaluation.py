@@ -153,10 +153,12 @@ def _one_vs_rest(binary_metric, y_true, scores, fn:str, probabilities:bool) -> f
     return float(np.mean([binary_metric(y == c, s[:, c]) for c in range(s.shape[1])]))
 
 def roc_auc(y_true, # class ids (0/1 when binary)
-            scores, # (n,) score of class 1, or (n, k) class probabilities for one-vs-rest
+            scores, # (n,) score of class 1, (n, 2) probabilities (column 1 is used), or (n, k) class probabilities for one-vs-rest
            ) -> float:
     "Area under the ROC curve, binary or one-vs-rest macro-averaged over classes."
-    return _one_vs_rest(_binary_roc_auc, y_true, scores, "roc_auc(y_true, scores)", probabilities=True)  # as scikit-learn's multi_class="ovr"
+    fn, s = "roc_auc(y_true, scores)", np.asarray(scores, dtype=float)
+    if s.ndim == 2 and s.shape[1] == 2: s = _ids_probs(y_true, s, fn)[1][:, 1]  # binary: class 1's AUC, as scikit-learn's; class 0's differs where softmax rounds ties apart
+    return _one_vs_rest(_binary_roc_auc, y_true, s, fn, probabilities=True)  # k > 2: as scikit-learn's multi_class="ovr"
 
 # %% ../nbs/06_evaluation.ipynb #9877e0dc
 def _binary_average_precision(y:np.ndarray, s:np.ndarray) -> float:
@@ -245,8 +247,13 @@ def fit_temperature(logits, # (n, k) validation logits
     if not z.isfinite().all(): raise ValueError("fit_temperature: the logits contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
     if y.max() >= z.shape[1]: raise ValueError(f"fit_temperature: class ids must be in [0, {z.shape[1]}): one column of logits per class.")
     zy = z.gather(1, y[:, None]).squeeze(1)
-    if (z.amax(1) <= zy).all(): raise ValueError("Every validation example is classified correctly, so the loss keeps falling as T -> 0 "
-                                                 "and there is no best temperature. Use a larger validation split, or keep T = 1.")
+    if (z.amax(1) == z.amin(1)).all(): raise ValueError("Every row of logits holds one value for all classes, so the loss is the same at every "
+                                                        "temperature: the model has not learned (or its outputs are constant). Check its training first.")
+    if (z.amax(1) <= zy).all():  # the true class on top in every row: softmax(z / T) only gets surer of it as T -> 0
+        tied = (z.masked_fill(F.one_hot(y, z.shape[1]).bool(), float("-inf")).amax(1) == zy).any()
+        raise ValueError(("The true class's logit is the highest in every row, tied with another class in some" if tied else
+                          "Every validation example is classified correctly") + ", so the loss keeps falling as T -> 0 and there is no best "
+                         "temperature. Use a larger validation split, or keep T = 1.")
     if (z.mean(1) - zy).mean() >= 0:  # the slope at beta = 0: the minimum is at beta <= 0
         raise ValueError("The true class's logit is not above its row's mean on average: the logits do not rank the labels, and the "
                          "best temperature is infinite. Check that the labels and logits belong together (same order, same class ids).")
