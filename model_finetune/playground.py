@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from IPython.display import HTML
 
+from .batching import STRATEGIES, encode_texts, pad_ragged
 from .cli import _check_max_length, _run_args
 from .heads import load_trained
 from .train import _embedded
@@ -43,17 +44,22 @@ def class_probabilities(model, # a classifier returning `.logits`
                         texts:str|list[str], # one text or a list
                         max_length:int=128, # truncate longer texts, as in training
                         batch_size:int=64,
+                        strategy:str="head", # which tokens of a longer text to keep, as in training: 'head', 'tail' or 'head+tail'
                        ) -> np.ndarray:
     "Softmax class probabilities, shape (n_texts, num_labels), rows in the order of `texts`."
     texts, device = _check_texts(texts), next(model.parameters()).device
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1): raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts per batch, 1 or more.")
     _check_length(max_length, model, tokenizer)
-    was_training, rows = model.training, []
+    ids = encode_texts(tokenizer, texts, max_length, strategy)  # cut as batching.tokenize cuts for training and evaluation
+    if (pad := tokenizer.pad_token_id) is None: raise ValueError("The tokenizer has no pad token, which pads a batch of texts: set one, and the model's to match: "
+                                                               "tokenizer.pad_token = tokenizer.eos_token, then model.config.pad_token_id = tokenizer.pad_token_id.")
+    was_training, rows, left = model.training, [], getattr(tokenizer, "padding_side", "right") == "left"
     try:
         model.eval()
         with torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                enc = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt").to(device)
+                x, real = pad_ragged(np.concatenate(ids[i:i + batch_size]), [len(r) for r in ids[i:i + batch_size]], pad=pad, left=left)  # (B, T)
+                enc = {"input_ids": torch.from_numpy(x).to(device), "attention_mask": torch.from_numpy(real.astype(np.int64)).to(device)}
                 rows.append(model(**enc).logits.float().softmax(-1).cpu())
     finally: model.train(was_training)  # a model in the middle of training stays in training mode
     return torch.cat(rows).numpy()
@@ -104,9 +110,10 @@ def show_probabilities(model, tokenizer, # a fine-tuned classifier and its token
                        texts:str|list[str], # one text or a list
                        label_names:list[str]|None=None, # default: the model's `id2label`
                        max_length:int=128,
+                       strategy:str="head", # which tokens of a longer text to keep, as in training
                       ) -> HTML:
     "Class probabilities of `texts` as HTML bars, for a notebook (it prints as text elsewhere: in scripts, use `class_probabilities`)."
-    return _Bars(texts, class_probabilities(model, tokenizer, texts, max_length), _label_names(model, label_names))
+    return _Bars(texts, class_probabilities(model, tokenizer, texts, max_length, strategy=strategy), _label_names(model, label_names))
 
 # %% ../nbs/07a_playground.ipynb #5207d8d0
 def playground(model, # a fine-tuned classifier, or the folder of one (`model-finetune train --output-dir`)
@@ -114,18 +121,22 @@ def playground(model, # a fine-tuned classifier, or the folder of one (`model-fi
                examples:str="a wonderful, moving film\nnot as bad as I feared\nthe plot is about a family in Ohio",
                label_names:list[str]|None=None, # default: the model's `id2label`
                max_length:int|None=None, # default: the training run's (a folder from `model-finetune train`), else 128
+               strategy:str|None=None, # default: the training run's, when it recorded one, else 'head'
               ) -> widgets.VBox:
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
-    if isinstance(model, (str, Path)): max_length = max_length or _run_args(model).get("max_length"); model, tokenizer = load_trained(model)
+    if isinstance(model, (str, Path)):
+        run = _run_args(model); max_length, strategy = max_length or run.get("max_length"), strategy or run.get("strategy")
+        model, tokenizer = load_trained(model)
     if tokenizer is None: raise ValueError("Give the model's tokenizer too: playground(model, tokenizer), or a model folder.")
-    max_length = max_length or 128; _check_length(max_length, model, tokenizer)  # in the cell, not inside the widget
+    max_length, strategy = max_length or 128, strategy or "head"; _check_length(max_length, model, tokenizer)  # in the cell, not inside the widget
+    if strategy not in STRATEGIES: raise ValueError(f"Unknown truncation strategy '{strategy}': use one of {', '.join(STRATEGIES)}.")
     names = _label_names(model, label_names)
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
     button, out = widgets.Button(description="Predict", button_style="primary"), widgets.HTML()
     def predict(_=None):
         lines = [t for t in box.value.splitlines() if t.strip()]
         if not lines: out.value = "<i>Type at least one text, one per line.</i>"; return
-        try: out.value = probability_bars(lines, class_probabilities(model, tokenizer, lines, max_length), names)
+        try: out.value = probability_bars(lines, class_probabilities(model, tokenizer, lines, max_length, strategy=strategy), names)
         except Exception as e: out.value = f"<b>Error:</b> {html.escape(f'{type(e).__name__}: {e}')}"  # a callback's errors are otherwise unseen
     button.on_click(predict); predict()
     return widgets.VBox([box, button, out])
