@@ -202,17 +202,31 @@ def _sizes_file(target:Path) -> Path: return target.parent / f".{target.name}.si
 
 STALE_PARTIAL_S = 3600  # a `.partial-*` folder of another machine untouched this long was left by a killed fetch
 
-def _owner() -> str: return f"{socket.gethostname()} {os.getpid()}"  # written in each `.partial-*` folder by the fetch using it
+def _pid_ns() -> str|None:
+    "This process's PID namespace (the inode of /proc/self/ns/pid) on Linux; '-' on an OS without them (macOS, Windows); None if unreadable."
+    if not sys.platform.startswith("linux"): return "-"
+    try: return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError: return None
+
+def _started(pid:int|str="self") -> str|None:
+    "When process `pid` started (field 22 of /proc/<pid>/stat, clock ticks since boot), or None where that cannot be read."
+    try: return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]  # after the name, which may hold spaces: fields 3, 4...
+    except (OSError, IndexError): return None
+
+def _owner() -> str: return f"{socket.gethostname()} {os.getpid()} {_pid_ns() or '?'} {_started() or '-'}"  # written in each `.partial-*` folder by the fetch using it
 
 def _owner_alive(d:Path) -> bool|None:
-    "Whether the fetch that made the `.partial-*` folder `d` still runs; None when this machine cannot tell (another host, no record)."
-    try: host, pid = (d / "owner").read_text().split()
+    "Whether the fetch that made the `.partial-*` folder `d` still runs; None when this process cannot tell (another host or PID namespace, no record)."
+    try: host, pid, *rest = (d / "owner").read_text().split()
     except (OSError, ValueError): return None  # an older version's folder, or one just created
+    ns, started = rest if len(rest) == 2 else ("-", "-")  # an older version's record, host and pid only: no namespace, so unsure on Linux
     if host != socket.gethostname() or os.name == "nt": return None  # (on Windows os.kill would end the process)
+    if ns != _pid_ns(): return None  # a container sharing the host name (its pids are not ours), or a namespace that cannot be read
     try: os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError: return False
-    except (PermissionError, ValueError, OverflowError): return True  # another user's live process, or a record we do not read
-    return True
+    except PermissionError: pass  # another user's live process
+    except (ValueError, OverflowError): return None  # a record we do not read
+    return started == "-" or _started(pid) in (started, None)  # a pid reused by a process started later is not the fetch
 
 def remove_stale_partials(root:Path):
     "Delete the `.partial-*` folders in `root` that killed fetches left: at once if the fetch ran here, else untouched for `STALE_PARTIAL_S` s."
