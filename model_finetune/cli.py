@@ -89,10 +89,15 @@ def safe_output_dir(path:str|Path, overwrite:bool=False,
     if file := next((p for p in path.parents if p.is_file()), None):
         raise FileExistsError(f"{path} is inside {file}, which is a file: choose an --output-dir that is not inside a file.")
     if problem := _taken(path, overwrite): raise FileExistsError(f"{problem} Nothing was deleted.")
+    if overwrite and os.path.ismount(path) and any(path.iterdir()):  # it cannot be renamed, so the earlier run cannot be set aside whole
+        raise FileExistsError(f"{path} is a mount point, which cannot be renamed, so --overwrite cannot replace the earlier run in it whole. "
+                              f"Move or delete the files in it first (it then takes the new run), or choose another --output-dir. Nothing was deleted.")
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
     try: path.parent.mkdir(parents=True, exist_ok=True); tmp.mkdir()  # with the umask's permissions, as the finished folder should have
-    except OSError as e: raise OutputError(f"Cannot write to {path.parent} ({e.strerror or e}): choose a writable --output-dir.") from None
-    (tmp / "owner").write_text(_owner())  # host and pid, as the asset cache records them: if this process is killed, a later run removes it
+    except OSError as e:
+        inside = f"use a folder inside it, such as --output-dir {path / 'run'}" if path.is_dir() and os.access(path, os.W_OK) else "choose a writable --output-dir"
+        raise OutputError(f"Cannot write to {path.parent} ({e.strerror or e}), where the run is written before it is moved into {path}: {inside}.") from None
+    (tmp / "owner").write_text(_owner())  # host, pid (and PID namespace, start time), as the asset cache records them: if this process is killed, a later run removes it
     _remove_stale(path)
     return tmp
 
@@ -142,10 +147,10 @@ def _unmoved(path:Path, why:str, kept:Path) -> OutputError:
                        "move its files where you want them, or train again with a writable --output-dir.")
 
 def _move_into(tmp:Path, path:Path) -> Path:
-    "Move the files of `tmp` into the empty folder `path` (copied, if on another device) and remove `tmp`; if one fails, all go back."
+    "Move the files of `tmp` into the empty folder `path` (copied, if on another device), metrics.json last, and remove `tmp`; if one fails (or Ctrl-C), all go back."
     try:
-        for p in sorted(tmp.iterdir()): shutil.move(p, path / p.name)
-    except OSError:
+        for p in sorted(tmp.iterdir(), key=lambda p: (p.name == "metrics.json", p.name)): shutil.move(p, path / p.name)  # a folder cut off by a kill lacks it
+    except BaseException:
         for q in path.iterdir():  # the folder was empty: all in it is the run's, moved back (or dropped, if only half-copied)
             if (tmp / q.name).exists(): shutil.rmtree(q) if q.is_dir() else q.unlink()
             else: shutil.move(q, tmp / q.name)
@@ -168,6 +173,7 @@ def commit_output(tmp:Path, path:str|Path, overwrite:bool=False) -> Path:
         if path.is_dir() and not any(path.iterdir()):  # an empty folder that cannot be renamed (a mount point): it takes the files
             try: return _move_into(tmp, path)
             except OSError as e2: why = e2.strerror or str(e2)
+            except KeyboardInterrupt: raise KeyboardInterrupt(f"The finished run, not moved into {path}, is in {_kept(tmp, path)}.") from None
         raise _unmoved(path, why, _kept(tmp, path)) from None
     try: tmp.rename(path)
     except BaseException as e:  # a Ctrl-C too: the earlier run goes back first
@@ -288,7 +294,12 @@ def predict(model_dir:str|Path, texts:list[str],
 def _write_whole(path:Path, text:str):
     "Write `text` to `path` whole or not at all (a Ctrl-C leaves no half file): into a hidden file beside it, then renamed over it."
     part = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
-    try: part.write_text(text); os.replace(part, path)
+    try:
+        try: part.write_text(text)
+        except OSError:
+            if not (path.is_file() and os.access(path, os.W_OK)): raise
+            path.write_text(text); return  # a folder that cannot take a new file, holding an earlier result that can be rewritten: in place
+        os.replace(part, path)
     finally: part.unlink(missing_ok=True)
 
 def evaluate_dir(args) -> dict:
@@ -386,14 +397,15 @@ def main(argv:list[str]|None=None) -> int:
         with warnings.catch_warnings():  # a warning is one line, named like the errors (not Python's file:line and source)
             warnings.showwarning = lambda message, *_, **__: tqdm.write(f"model-finetune {args.command}: warning: {message}", file=sys.stderr)
             return _run(args)
-    except KeyboardInterrupt:  # Ctrl-C: `train` has removed its temporary folder, `evaluate` writes its file whole or not at all
-        written = [p for p, stamp in _outputs(args).items() if before.get(p) != stamp]
-        print(f"model-finetune {args.command}: interrupted; " + (f"{', '.join(written)} had been written." if written else "nothing was written."), file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C: `train` has removed its temporary folder (or names a finished run), `evaluate` writes its file whole or not at all
+        written = sorted(p for p, stamp in _outputs(args).items() if before.get(p) != stamp)
+        print(f"model-finetune {args.command}: interrupted; " + (f"{', '.join(written)} had been written." if written else "nothing was written.")
+              + (f" {e}" if str(e) else ""), file=sys.stderr)
         return 130
 
 def _outputs(args) -> dict:
-    "The files the command writes (train: metrics.json in --output-dir; evaluate: eval-*.json in the model folder), each with its inode and time."
-    folder, pattern = {"train": (getattr(args, "output_dir", None), "metrics.json"), "evaluate": (getattr(args, "model_dir", None), "eval-*.json")}.get(args.command, (None, ""))
+    "The files the command writes (train: every file in --output-dir; evaluate: eval-*.json in the model folder), each with its inode and time."
+    folder, pattern = {"train": (getattr(args, "output_dir", None), "*"), "evaluate": (getattr(args, "model_dir", None), "eval-*.json")}.get(args.command, (None, ""))
     if folder is None: return {}
     try: return {str(p): (s.st_ino, s.st_mtime_ns) for p in Path(folder).expanduser().glob(pattern) for s in [p.stat()]}
     except OSError: return {}
