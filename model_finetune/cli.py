@@ -276,6 +276,7 @@ def predict(model_dir:str|Path, texts:list[str],
            ) -> list[tuple[str, float]]:
     "The predicted label name and its probability for each text, with a fine-tuned model folder."
     import torch
+    from model_finetune.batching import encode_texts
     from model_finetune.heads import load_trained
     if isinstance(texts, str): raise ValueError("Give a list of one or more texts (a single text too: [text]).")
     texts = list(texts)  # a pandas column, a NumPy array or a generator too
@@ -285,8 +286,9 @@ def predict(model_dir:str|Path, texts:list[str],
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
     max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
+    strategy = _run_args(model_dir).get("strategy", "head")  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
     with torch.inference_mode():
-        probs = torch.cat([model(**tok(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"))
+        probs = torch.cat([model(**tok.pad({"input_ids": encode_texts(tok, texts[i:i + batch_size], max_length, strategy)}, return_tensors="pt"))
                            .logits.softmax(-1) for i in range(0, len(texts), batch_size)])
     p, ids = probs.max(-1)
     return [(model.config.id2label[int(i)], float(q)) for i, q in zip(ids, p)]
