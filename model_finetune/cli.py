@@ -11,6 +11,7 @@ __all__ = ['BUILT_IN', 'USER_ERRORS', 'build_parser', 'OutputError', 'safe_outpu
 # %% ../nbs/07_cli.ipynb #2c128d63
 import argparse
 import copy
+import errno
 import hashlib
 import json
 import os
@@ -286,7 +287,7 @@ def predict(model_dir:str|Path, texts:list[str],
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     model, tok = load_trained(model_dir)
     max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
-    strategy = _run_args(model_dir).get("strategy", "head")  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
+    strategy = _run_args(model_dir).get("strategy") or "head"  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
     with torch.inference_mode():
         probs = torch.cat([model(**tok.pad({"input_ids": encode_texts(tok, texts[i:i + batch_size], max_length, strategy)}, return_tensors="pt"))
                            .logits.softmax(-1) for i in range(0, len(texts), batch_size)])
@@ -298,8 +299,8 @@ def _write_whole(path:Path, text:str):
     part = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         try: part.write_text(text)
-        except OSError:
-            if not (path.is_file() and os.access(path, os.W_OK)): raise
+        except OSError as e:  # only a folder that refuses new files: a full disk (ENOSPC) would cut the earlier file short too
+            if e.errno not in (errno.EACCES, errno.EPERM) or not (path.is_file() and os.access(path, os.W_OK)): raise
             path.write_text(text); return  # a folder that cannot take a new file, holding an earlier result that can be rewritten: in place
         os.replace(part, path)
     finally: part.unlink(missing_ok=True)
