@@ -19,7 +19,7 @@ from IPython.display import HTML
 from .batching import STRATEGIES, encode_texts, pad_ragged
 from .cli import _check_max_length, _run_args
 from .heads import load_trained
-from .train import _embedded
+from .train import _embedded, _pad_id
 
 # %% ../nbs/07a_playground.ipynb #877e0d81
 def _check_texts(texts) -> list[str]:
@@ -51,8 +51,7 @@ def class_probabilities(model, # a classifier returning `.logits`
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1): raise ValueError(f"batch_size={batch_size!r}: give a whole number of texts per batch, 1 or more.")
     _check_length(max_length, model, tokenizer)
     ids = encode_texts(tokenizer, texts, max_length, strategy)  # cut as batching.tokenize cuts for training and evaluation
-    if (pad := tokenizer.pad_token_id) is None: raise ValueError("The tokenizer has no pad token, which pads a batch of texts: set one, and the model's to match: "
-                                                               "tokenizer.pad_token = tokenizer.eos_token, then model.config.pad_token_id = tokenizer.pad_token_id.")
+    pad = _pad_id(tokenizer)  # eval_loader's check: a tokenizer without one is refused, with how to set it
     was_training, rows, left = model.training, [], getattr(tokenizer, "padding_side", "right") == "left"
     try:
         model.eval()

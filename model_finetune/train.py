@@ -303,7 +303,7 @@ def sorted_batches(lengths, # each example's length
 def _pad_id(tokenizer) -> int:
     "The tokenizer's pad id (0 is one, BERT's), or a ValueError that says how to give it one."
     if (pad := tokenizer.pad_token_id) is None:  # another id, 0 say, is a real token: a decoder's head would read it as a text's last
-        raise ValueError("The tokenizer has no pad token, and eval_loader pads each batch with it. Set one, and the model's to match: "
+        raise ValueError("The tokenizer has no pad token, and each batch is padded with it. Set one, and the model's to match: "
                          "tokenizer.pad_token = tokenizer.eos_token, then model.config.pad_token_id = tokenizer.pad_token_id "
                          "(a decoder's head, GPT-2's, finds each text's last token by it).")
     return pad
