@@ -73,10 +73,15 @@ def _encoder(tokenizer, max_length:int, strategy:str):
     if max_length > (limit := getattr(tokenizer, "model_max_length", None) or max_length) and limit < 1_000_000:  # (unset: a huge number)
         warnings.warn(f"max_length={max_length} is more than this tokenizer's model_max_length ({limit}): the model may not take texts this "
                       f"long, and fit refuses those beyond its positions. Use max_length={limit} or less.")
-    if strategy == "head" and getattr(tokenizer, "truncation_side", "right") == "left":  # its own call would keep the end
-        warnings.warn("This tokenizer's truncation_side is 'left' (its own truncation keeps a text's end), and strategy='head' keeps the "
-                      "start: pass strategy='tail' to keep the end, or set tokenizer.truncation_side = 'right' to keep the start without this warning.")
-    return lambda texts: [pre + truncate(x, n, strategy) + post for x in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
+    left, warned = strategy == "head" and getattr(tokenizer, "truncation_side", "right") == "left", []  # its own call would keep the end
+    def encode(texts):
+        ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        if left and not warned and any(len(x) > n for x in ids):  # once, and only when a text is cut: uncut, the sides agree
+            warned.append(True)
+            warnings.warn("This tokenizer's truncation_side is 'left' (its own truncation keeps a text's end), and strategy='head' keeps the "
+                          "start: pass strategy='tail' to keep the end, or set tokenizer.truncation_side = 'right' to keep the start without this warning.")
+        return [pre + truncate(x, n, strategy) + post for x in ids]
+    return encode
 
 def encode_texts(tokenizer, # a Hugging Face tokenizer
                  texts:str|list[str], # one text or a list
