@@ -95,7 +95,7 @@ def safe_output_dir(path:str|Path, overwrite:bool=False,
     if file := next((p for p in path.parents if p.is_file()), None):
         raise FileExistsError(f"{path} is inside {file}, which is a file: choose an --output-dir that is not inside a file.")
     if problem := _taken(path, overwrite): raise FileExistsError(f"{problem} Nothing was deleted.")
-    if overwrite and os.path.ismount(path) and any(path.iterdir()):  # it cannot be renamed, so the earlier run cannot be set aside whole
+    if overwrite and _is_mount(path) and any(path.iterdir()):  # it cannot be renamed, so the earlier run cannot be set aside whole
         raise FileExistsError(f"{path} is a mount point, which cannot be renamed, so --overwrite cannot replace the earlier run in it whole. "
                               f"Move or delete the files in it first (it then takes the new run), or choose another --output-dir. Nothing was deleted.")
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
@@ -106,6 +106,16 @@ def safe_output_dir(path:str|Path, overwrite:bool=False,
     (tmp / "owner").write_text(_owner())  # host, pid (and PID namespace, start time), as the asset cache records them: if this process is killed, a later run removes it
     _remove_stale(path)
     return tmp
+
+def _mount_points(mountinfo:str) -> set[str]:
+    "The mount points a /proc/self/mountinfo text lists (its fifth field, with escapes such as \\040 for a space decoded)."
+    return {re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), f[4]) for line in mountinfo.splitlines() if len(f := line.split()) > 4}
+
+def _is_mount(path:Path) -> bool:
+    "Is `path` a mount point? `os.path.ismount` misses a bind mount of a folder of the same file system (a container's volume); Linux lists it."
+    if os.path.ismount(path): return True
+    try: return str(path) in _mount_points(Path("/proc/self/mountinfo").read_text())
+    except (OSError, ValueError): return False  # not Linux, or a name that is not UTF-8
 
 def _remove_stale(path:Path):
     "Delete the `.<name>.partial-*` folders beside `path` whose run was killed (its process is gone); warn of those whose process cannot be checked, and of earlier runs set aside."
