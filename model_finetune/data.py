@@ -87,7 +87,7 @@ def _tidy_label(v):
 
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
     "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are those names, or ids if no label is one."
-    labels = labels.reset_index(drop=True).map(_tidy_label)  # each label on its own: "1" and "1.0" are one class
+    labels = pd.Series([_tidy_label(v) for v in labels], dtype=object)  # each on its own: "1" and "1.0" are one class (map() would make 2 a float again beside 1.5)
     names = [str(n).strip() for n in label_names] if label_names is not None else _label_names(labels)  # as the labels
     ids = labels.astype(str).map({str(_tidy_label(n)): i for i, n in enumerate(names)})  # the name "1.0" matches the label 1
     if label_names is not None and ids.isna().all():  # no label is a name: integers (or their strings) are ids 0..k-1
