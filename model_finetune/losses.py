@@ -73,6 +73,9 @@ def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatche
         loss = -(q * w * logp).sum(-1)
         return _reduce(loss, reduction, loss.numel())
     keep = target != ignore_index
+    if (bad := keep & ((target < 0) | (target >= C))).any():  # gather would fail with a bare index error
+        raise IndexError(f"target holds class id {target[bad][0].item()}, outside 0..{C - 1} (the logits have {C} classes): "
+                         f"map the labels to ids below {C}, or mark the rows to skip with ignore_index={ignore_index}.")
     y = target.where(keep, 0)  # any valid id: these rows are zeroed below
     loss = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) * w[y] * (1 - eps)
     if eps: loss = loss - eps / C * (logp * w).sum(-1)  # only when smoothing: 0 * log p is nan for a masked class (log p = -inf)
