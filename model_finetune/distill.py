@@ -12,7 +12,7 @@ import copy
 from pathlib import Path
 
 import torch
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
 from torch import nn
 from transformers import AutoTokenizer
 
@@ -111,6 +111,8 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the 
                     device=None, # default: where the teacher is
                    ) -> Dataset:
     "A copy of `ds` whose `label` column holds the class id (-100 without one, or for datasets' -1) and the teacher's logits (see `pack_targets`)."
+    if isinstance(ds, DatasetDict):  # before eval_loader, whose message would be about tokenizing
+        raise TypeError(f"teacher_targets got a datasets DatasetDict (splits {list(ds)}) where one split is expected: pick a split, ds['train'].")
     name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
     loader, teacher_names = eval_loader(ds, tokenizer), class_names(teacher) or []  # in id order
     _check_classes(teacher_names, len(teacher_names), loader.label_names, loader.labels)  # before the teacher's long run
