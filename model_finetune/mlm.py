@@ -22,7 +22,7 @@ from .evaluation import mcnemar, paired_bootstrap_diff
 from .freezing import apply_strategy
 from .heads import resolve_model
 from .ladder import check_ladder_data, finetune, ladder_table, table_records
-from .train import get_device, make_optimizer, sum_cross_entropy
+from .train import _check_batches, _check_vocab, get_device, make_optimizer, sum_cross_entropy
 
 # %% ../nbs/08_mlm.ipynb #947ec3b0
 def _mask_id(tokenizer) -> int:
@@ -73,6 +73,8 @@ def mlm_loader(ds, # a tokenized split (its label column, if any, is ignored)
                tokenizer, batch_size:int=32, seed:int=0, # seeds both the order and the masks
                mlm_probability:float=0.15, shuffle:bool=True):
     "Length-bucketed batches of `ds`, masked afresh each time they are drawn (dynamic masking)."
+    if isinstance(cols := getattr(ds, "column_names", None), list) and "input_ids" not in cols:  # before make_loader's or tokenizer.pad's unclear errors
+        raise ValueError(f"mlm_loader needs a tokenized split with input_ids; it has {cols}. Run batching.tokenize first.")
     collator = MLMCollator(tokenizer, mlm_probability, seed)
     return make_loader(ds, tokenizer, batch_size, shuffle=shuffle, seed=seed, collate_fn=collator)
 
@@ -95,13 +97,17 @@ def perplexity(model, # an `AutoModelForMaskedLM`
                max_batches:int|None=None, seed:int=0, # the masks are drawn from this seed: the same loader gets the same masks every time
                mlm_probability:float=0.15) -> float:
     "Exponential of the mean cross-entropy over the masked tokens of `loader`, masked reproducibly from `seed`."
-    if isinstance(getattr(loader, "sampler", None), (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)) or isinstance(getattr(loader, "batch_sampler", None), BucketBatchSampler):
+    _check_batches(loader, "perplexity"); _check_vocab(model, {"evaluation": loader})
+    bs = getattr(loader, "batch_sampler", None)  # a BatchSampler over a RandomSampler shuffles too, under a SequentialSampler `.sampler`
+    if isinstance(bs, BucketBatchSampler) or any(isinstance(s, (RandomSampler, SubsetRandomSampler, WeightedRandomSampler))
+                                                 for s in (getattr(loader, "sampler", None), getattr(bs, "sampler", None))):
         raise ValueError("This loader shuffles, so its batches and masks would differ from call to call: give perplexity batches in a fixed order, e.g. make_loader(ds, tokenizer) (shuffle=False).")
     device, g, was_training, mask_id = next(model.parameters()).device, torch.Generator().manual_seed(seed), model.training, _mask_id(tokenizer)
     model.eval(); nll, n = 0.0, 0
     try:
         for i, b in enumerate(loader):
             if max_batches is not None and i >= max_batches: break
+            if i == 0: _check_vocab(model, {"evaluation": [b]})  # a loader that could not say before (streamed): its first batch
             if ("labels" in b and b["labels"].shape == b["input_ids"].shape) or (b["input_ids"] == mask_id).any():
                 raise ValueError(f"Batch {i} is already masked (token labels or {tokenizer.mask_token} tokens), and perplexity masks each batch itself: "
                                  "give it unmasked batches, e.g. make_loader(ds, tokenizer), not mlm_loader.")
@@ -143,12 +149,17 @@ def adapt(model, # an `AutoModelForMaskedLM`; only the parameters with requires_
           lr:float=5e-5, weight_decay:float=0.01, warmup_ratio:float=0.1, max_grad_norm:float=1.0, device=None, progress:bool=True,
          ) -> list[float]:
     "Masked-token training for `steps` steps: AdamW, linear warmup and decay, clipping; returns each step's mean masked-token loss."
+    try: _check_batches(loader, "adapt")
+    except TypeError as e: raise TypeError(str(e).split(": wrap it")[0] + ": wrap it with mlm_loader(ds, tokenizer), which masks its tokens.") from None  # not a classifier's loader
+    _check_vocab(model, {"training": loader})
     device = get_device(device); model.to(device).train()
     opt = make_optimizer(model, lr, weight_decay)
     sched = get_linear_schedule_with_warmup(opt, math.ceil(warmup_ratio * steps), steps)
     params, losses, batches = [p for p in model.parameters() if p.requires_grad], [], _forever(loader)
-    for _ in tqdm(range(steps), desc="MLM", disable=not progress):
-        logits, y = masked_logits(model, {k: v.to(device) for k, v in next(batches).items()})
+    for step in tqdm(range(steps), desc="MLM", disable=not progress):
+        b = next(batches)
+        if step == 0: _check_vocab(model, {"training": [b]})  # a loader that could not say before (streamed): its first batch
+        logits, y = masked_logits(model, {k: v.to(device) for k, v in b.items()})
         loss = sum_cross_entropy(logits, y) / len(y)  # the mean over the batch's masked tokens
         loss.backward(); torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True); losses.append(loss.item())
@@ -194,6 +205,7 @@ def save_encoder(model, # an `AutoModelForMaskedLM` (its head is dropped)
     encoder, info = AutoModel.from_pretrained(source, output_loading_info=True)
     if any(k.startswith("pooler.") for k in info["missing_keys"]):
         raise ValueError(f"{pooler_from} has no pooler (a saved MLM checkpoint?), so the encoder would get a random one: give pooler_from the original pretrained checkpoint.")
+    encoder.resize_token_embeddings(model.base_model.get_input_embeddings().num_embeddings, mean_resizing=False)  # tokens added before MLM; the rows are loaded next
     missing, unexpected = encoder.load_state_dict(model.base_model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
         raise ValueError(f"The MLM's encoder does not match {pooler_from}: missing {missing[:3]}, unexpected {unexpected[:3]}.")
