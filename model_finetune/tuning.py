@@ -52,6 +52,9 @@ def lr_range_test(model, train_loader, # batches with input_ids, attention_mask,
             lr = start_lr * (end_lr / start_lr) ** (i / (steps - 1))
             for g in opt.param_groups: g["lr"] = lr
             if (b := next(batches, None)) is None: raise ValueError("train_loader gave no batches: give it at least one batch of examples.")
+            if i == 0 and isinstance(b, collections.abc.Mapping) and "labels" not in b:  # else train_step's bare KeyError: 'labels'
+                raise ValueError("lr_range_test needs labels, and this data's batches " + ("hold them under 'label': rename the key to 'labels' (as make_loader does)."
+                                 if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
             loss = train_step(model, [b], opt, scaler, device, loss_fn=loss_fn)[0].item()
             avg = beta * avg + (1 - beta) * loss
             out["lr"].append(lr); out["loss"].append(loss); out["smoothed"].append(avg / (1 - beta ** (i + 1)))
@@ -86,7 +89,12 @@ def _run_trials(trial, settings:list[dict], desc:str, progress:bool) -> pd.DataF
     "A row per settings: the trial's metrics and `error` None, or, for a NaN loss or out of memory, NaN metrics and the error."
     rows = []
     for s in tqdm(settings, disable=not progress, desc=desc):
-        try: rows.append({**s, **trial(**s), "error": None})
+        try:
+            m = trial(**s)
+            if isinstance(m, collections.abc.Mapping) and (clash := [k for k in m if k in s or k == "error"]):  # it would overwrite the row's own column
+                raise ValueError(f"The trial returned the metric(s) {clash}, named like the row's settings {list(s)} or its 'error': the metric would "
+                                 f"overwrite it. Rename the metric in the trial's dict (e.g. '{clash[0]}' -> 'final_{clash[0]}').")
+            rows.append({**s, **m, "error": None})
         except (FloatingPointError, torch.OutOfMemoryError) as e:  # what a setting can cause; any other error is a bug in the trial: it stops the search
             rows.append({**s, "error": f"{type(e).__name__}: {e}"})
             warnings.warn(f"The trial with {s} failed ({rows[-1]['error']}): its row has NaN metrics; the search goes on.")
