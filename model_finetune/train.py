@@ -113,6 +113,10 @@ def sum_cross_entropy(logits:torch.Tensor, # (B, C) or (B, T, V)
                       labels:torch.Tensor, # (B,) or (B, T), -100 = ignore
                      ) -> torch.Tensor:
     "Cross-entropy summed (not averaged) over the targets, in float32: the loop divides by the targets of the whole step."
+    if labels.is_floating_point() or labels.shape != logits.shape[:-1]:  # (B, C+1) floats: distillation's targets; (B,) floats would be cut to ids
+        raise ValueError(f"sum_cross_entropy takes one class id (an integer) per prediction, shape {tuple(logits.shape[:-1])}, and got {labels.dtype} labels "
+                         f"of shape {tuple(labels.shape)}. Teacher targets (distill.teacher_targets) train with loss_fn=distill.distill_loss(...); "
+                         "multi-label or regression targets with a loss_fn for them (binary cross-entropy, MSE).")
     return F.cross_entropy(logits.flatten(0, -2).float(), labels.flatten().long(), reduction="sum", ignore_index=-100)  # int32 ids too
 
 # %% ../nbs/05_train.ipynb #37ea9b76
@@ -503,6 +507,12 @@ def _has_labels(loader) -> bool|None:
     columns = getattr(getattr(loader, "dataset", None), "column_names", None)  # a DataLoader over a Dataset
     return None if columns is None else bool({"label", "labels"} & set(columns))
 
+def _need_labels(batches:list, who:str):
+    "Refuse batches without a 'labels' key (the loss's KeyError otherwise), saying what to do."
+    if (b := next((b for b in batches if hasattr(b, "keys") and "labels" not in b), None)) is not None:
+        raise ValueError(f"{who} needs labels, and this data's batches " + ("hold them under 'label': rename the key to 'labels' (as make_loader does)."
+                         if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
+
 def _label_values(loader) -> np.ndarray|None:
     "A loader's labels, one row per example, when they can be told before reading a batch: an `eval_loader`'s, or a DataLoader's map-style Dataset's column."
     if isinstance(loader, EvalBatches): return None if loader.labels is None else loader.labels.numpy()
@@ -586,6 +596,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
     _check_positions(model, {"training": train_loader, "validation": valid_loader}); _check_vocab(model, {"training": train_loader, "validation": valid_loader})
+    if _has_labels(train_loader) is False:  # before anything is set up: its columns are known
+        raise ValueError("fit needs labels, and the train_loader's data has none: tokenize a split with a 'label' column (make_loader passes it on as 'labels').")
     if valid_loader is not None and _has_labels(valid_loader) is False:  # before training, not at the first evaluation
         raise ValueError("The valid_loader's data has no labels, and validation needs them: give fit a split with a 'label' column.")
     if (y := None if valid_loader is None else _label_values(valid_loader)) is not None and y.ndim == 1 and y.dtype.kind in "iu" and len(y) and (y < 0).all():
@@ -692,7 +704,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
         _call(callbacks, "on_eval_end", run, metrics)
         t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
-    left = False  # a left-padded batch seen (and warned about)
+    left, start = False, run.step  # a left-padded batch seen (and warned about); the step this session starts at
     while run.step < run.total_steps and not run.stop:
         if hasattr(batches, "set_epoch"): batches.set_epoch(run.epoch)
         if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
@@ -703,6 +715,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         run.model.train()
         while run.step < run.total_steps and not run.stop and (group := [b for _, b in zip(range(accum_steps), it)]):
             if not left: left = any(warn_left_padded(b) for b in group)  # once per call, on the CPU before the step moves them
+            if run.step == start: _need_labels(group, "fit")  # the first step: a loader that could not say before (a list, streamed)
             lr = run.opt.param_groups[0]["lr"]  # the rate this step uses (a GPU tensor for a capturable optimizer: copied, read back at the next sync)
             lr = lr.clone() if isinstance(lr, torch.Tensor) else lr
             loss, norm = step_fn(group)  # train_step, or its recorded graph

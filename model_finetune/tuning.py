@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .callbacks import _direction
-from .train import _check_batches, get_device, make_optimizer, sum_cross_entropy, train_step
+from .train import _check_batches, _need_labels, get_device, make_optimizer, sum_cross_entropy, train_step
 
 # %% ../nbs/12_tuning.ipynb #7c2cfaaf
 def lr_range_test(model, train_loader, # batches with input_ids, attention_mask, labels (cycled if shorter than `steps`)
@@ -52,9 +52,7 @@ def lr_range_test(model, train_loader, # batches with input_ids, attention_mask,
             lr = start_lr * (end_lr / start_lr) ** (i / (steps - 1))
             for g in opt.param_groups: g["lr"] = lr
             if (b := next(batches, None)) is None: raise ValueError("train_loader gave no batches: give it at least one batch of examples.")
-            if i == 0 and isinstance(b, collections.abc.Mapping) and "labels" not in b:  # else train_step's bare KeyError: 'labels'
-                raise ValueError("lr_range_test needs labels, and this data's batches " + ("hold them under 'label': rename the key to 'labels' (as make_loader does)."
-                                 if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
+            if i == 0: _need_labels([b], "lr_range_test")  # else train_step's bare KeyError: 'labels'
             loss = train_step(model, [b], opt, scaler, device, loss_fn=loss_fn)[0].item()
             avg = beta * avg + (1 - beta) * loss
             out["lr"].append(lr); out["loss"].append(loss); out["smoothed"].append(avg / (1 - beta ** (i + 1)))
