@@ -194,6 +194,12 @@ def warn_left_padded(batch:dict) -> bool:
     if not (starts_padded.any() and m[starts_padded].any()): return False
     warnings.warn(LEFT_PADDING_WARNING); return True
 
+def _rotary_decoder(model) -> bool:
+    "Whether `model` is a decoder with rotary positions (Llama, Qwen2, Mistral): left padding changes none of its logits."
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES  # decoders; ModernBERT (rotary, reads [CLS]) is not one
+    cfg = getattr(model, "config", None); cfg = getattr(cfg, "encoder_config", cfg)  # a PooledClassifier keeps its encoder's config
+    return getattr(cfg, "rope_parameters", None) is not None and getattr(cfg, "model_type", None) in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
 # %% ../nbs/05_train.ipynb #27e55412
 def fast_attention(device:torch.device):
     "On CUDA, attention by the flash, memory-efficient or math kernel, never cuDNN's (a new plan per sequence length); elsewhere, change nothing."
@@ -408,7 +414,7 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
-    model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", False  # elsewhere (MPS) a copy back may not wait
+    model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", _rotary_decoder(model)  # elsewhere (MPS) a copy back may not wait
     try:
         with fast_attention(device):
             for i, b in enumerate(loader):
@@ -704,7 +710,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
         _call(callbacks, "on_eval_end", run, metrics)
         t0 += _synced_time(run.device) - t_eval  # evaluation time is not training time
-    left, start = False, run.step  # a left-padded batch seen (and warned about); the step this session starts at
+    left, start = _rotary_decoder(run.model), run.step  # a left-padded batch seen and warned about (or nothing to warn about); the step this session starts at
     while run.step < run.total_steps and not run.stop:
         if hasattr(batches, "set_epoch"): batches.set_epoch(run.epoch)
         if gen is not None: run.sampler_state = gen.get_state()  # where this epoch's order starts, for a checkpoint
