@@ -16,11 +16,13 @@ import warnings
 
 import numpy as np
 import torch
+from datasets import DatasetDict
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from .batching import make_loader
 from .evaluation import bootstrap_ci, mcnemar
+from .lora import unload_lora
 from .train import eval_loader, predict_logits
 
 # %% ../nbs/11_quantize.ipynb #6d4142fb
@@ -39,6 +41,10 @@ def quant_params(x:torch.Tensor, qmin:int=-128, qmax:int=127,
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Scale (float32) and zero point (int64) mapping the range of `x`, widened to include 0, onto [qmin, qmax]."
     _check_qrange(qmin, qmax)
+    if x.numel() == 0: raise ValueError(f"quant_params got an empty tensor (shape {tuple(x.shape)}): it has no range to quantize; give at least one value.")
+    if not (finite := torch.isfinite(x)).all():  # a NaN or inf range gives a NaN or inf scale, and a garbage zero point
+        raise ValueError(f"quant_params got {(~finite).sum().item()} NaN or infinite values: they have no int8 value. Find where they come from "
+                         "(a diverged training, a float16 overflow) or replace them (torch.nan_to_num) first.")
     if symmetric and qmin >= 0: raise ValueError(f"symmetric quantization has zero point 0 and needs a signed range, got [{qmin}, {qmax}]")
     if dim is not None and not -x.ndim <= dim < x.ndim: raise ValueError(f"dim={dim} is not a dimension of a {x.ndim}-d tensor: give one of {list(range(x.ndim))}, or None (per tensor)")
     if dim is None: lo, hi = x.min(), x.max()
@@ -52,10 +58,11 @@ def quant_params(x:torch.Tensor, qmin:int=-128, qmax:int=127,
 
 # %% ../nbs/11_quantize.ipynb #bc82adba
 def quantize(x:torch.Tensor,
-             scale:torch.Tensor, # 0-d: per tensor; else per channel, broadcasting against `x`
-             zero_point:torch.Tensor, qmin:int=-128, qmax:int=127) -> torch.Tensor:
+             scale:torch.Tensor|float, # 0-d or a number: per tensor; else per channel, broadcasting against `x`
+             zero_point:torch.Tensor|int, qmin:int=-128, qmax:int=127) -> torch.Tensor:
     "Integers clamp(round(x / scale) + zero_point, qmin, qmax), rounded as torch's CPU kernels do; int8 if qmin < 0, else uint8."
     _check_qrange(qmin, qmax)
+    scale, zero_point = torch.as_tensor(scale, dtype=torch.float32), torch.as_tensor(zero_point)  # Python numbers too, as `dequantize` takes
     inv = 1 / scale
     if scale.ndim == 0: t = (x.double() * inv.double() + zero_point).float()  # torch per tensor: fused multiply-add, one rounding
     else: t = x * inv + zero_point  # torch per channel: multiply, then add (two roundings)
@@ -71,6 +78,10 @@ class Int8Linear(nn.Module):
     def __init__(self, linear:nn.Linear, act_qmax:int=127):  # act_qmax=127: 7-bit activations, as torch's x86 kernel
         super().__init__()
         if not 1 <= act_qmax <= 255: raise ValueError(f"act_qmax={act_qmax}: the activations are uint8 in [0, act_qmax], so give 1 to 255 (127: torch's x86 kernel, 255: qnnpack).")
+        if not isinstance(linear, nn.Linear):  # GPT-2's Conv1D has a weight too, stored transposed: it would compute the wrong map
+            raise TypeError(f"Int8Linear quantizes an nn.Linear, got a {type(linear).__name__}"
+                            + (": transformers' Conv1D stores its weight as (in, out); convert it first, conv1d_to_linear(nn.Sequential(layer))[0] "
+                               "(or conv1d_to_linear(model) for a whole model)." if isinstance(linear, Conv1D) else "."))
         w = linear.weight.detach().float()
         scale, zp = quant_params(w, symmetric=True, dim=0)  # (out, 1)
         self.register_buffer("qweight", quantize(w, scale, zp)); self.register_buffer("scale", scale)  # (out, in) int8
@@ -96,7 +107,7 @@ def conv1d_to_linear(model:nn.Module) -> nn.Module:
 
 # %% ../nbs/11_quantize.ipynb #79de7f8e
 def quantize_classifier(model:nn.Module, per_channel:bool=True) -> nn.Module:
-    "A CPU copy of `model` with every `nn.Linear` (and `Conv1D`) replaced by torch's dynamic int8 linear (int8 weights, per-call int8 inputs)."
+    "A CPU copy of `model` (LoRA adapters merged) with every plain `nn.Linear` (and `Conv1D`) made torch's dynamic int8 linear; warns of float matrices left."
     with warnings.catch_warnings():  # torch 2.13 marks torch.ao.quantization deprecated (successor: torchao), but it works
         warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="torch.quantize_per_tensor, torch.quantize_per_channel", category=UserWarning)
@@ -106,7 +117,15 @@ def quantize_classifier(model:nn.Module, per_channel:bool=True) -> nn.Module:
         if other := sorted({str(p.dtype) for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32}):
             raise ValueError(f"quantize_classifier quantizes a float32 model; this one holds {', '.join(other)} weights, which its int8 layers "
                              "cannot run with: pass model.float().")
-        return quantize_dynamic(conv1d_to_linear(copy.deepcopy(model).cpu().eval()), {nn.Linear: qconfig})  # GPT-2's Conv1D too
+        copied = unload_lora(copy.deepcopy(model).cpu().eval())  # the package's LoRA adapters merged into their nn.Linear, on the copy only
+        q = quantize_dynamic(conv1d_to_linear(copied), {nn.Linear: qconfig})  # GPT-2's Conv1D too
+    left = [f"{n}.{k}".lstrip(".") for n, m in q.named_modules() if not isinstance(m, (nn.Embedding, nn.EmbeddingBag))
+            for k, p in m.named_parameters(recurse=False) if p.ndim == 2 and p.is_floating_point()]  # weight matrices, not tables nor norms
+    if left: warnings.warn(f"quantize_classifier left {len(left)} weight matrices in float32, outside a plain nn.Linear: {', '.join(left[:6])}"
+                           f"{', ...' if len(left) > 6 else ''}. Torch's dynamic quantization converts only nn.Linear (nn.MultiheadAttention's "
+                           "projections stay float): the int8 copy is larger and slower than it could be. Write those projections as nn.Linear "
+                           "layers (as transformers models do) to have them quantized.", stacklevel=2)
+    return q
 
 def model_size_mb(model:nn.Module) -> float:
     "Size of the serialized state dict (what `torch.save` writes), in MB of 10^6 bytes."
@@ -141,16 +160,28 @@ def latency_table(models:dict, # name -> model
     return lat, {bs: list(b["input_ids"].shape) for bs, b in batches.items()}
 
 # %% ../nbs/11_quantize.ipynb #e9468189
+def _not_single_label(what:str) -> ValueError:
+    "The error for a model or data that is not single-label classification, saying what to do instead."
+    return ValueError(f"compare_int8 compares single-label classifiers: one class id per example and a logit per class, two or more. {what}. "
+                      "Accuracy, agreement and McNemar's test mean nothing for a regression or multi-label model: compare the logits yourself, "
+                      "predict_logits(m, eval_loader(ds, tokenizer)) for m = model and quantize_classifier(model).")
+
 def compare_int8(model:nn.Module, # a trained fp32 classifier (run on the CPU, then moved back to its device)
                  tokenizer, ds, # a tokenized test split with labels
                  batch_sizes:tuple=(1, 32), repeats:int=20, per_channel:bool=True) -> dict:
     "fp32 vs its dynamic int8 copy on the CPU: sizes, latencies, accuracy with 95% CIs, McNemar, agreement."
+    if isinstance(ds, DatasetDict): raise TypeError(f"compare_int8 got a DatasetDict (splits {', '.join(ds)}) where one split is expected: pick a split, ds['test'].")
+    cfg = getattr(model, "config", None)  # a transformers model says up front; others are checked on their fp32 logits below
+    if getattr(cfg, "problem_type", None) in ("regression", "multi_label_classification") or getattr(cfg, "num_labels", 2) < 2:
+        raise _not_single_label(f"This model's config has problem_type={getattr(cfg, 'problem_type', None)!r}, num_labels={cfg.num_labels}")
     device, training = next(model.parameters()).device, model.training
     r, logits = {"size_mb": {}, "accuracy": {}, "predict_s": {}, "predictions": {}}, {}
     try:
         models = {"fp32": model.cpu().eval()}; models["int8"] = quantize_classifier(model, per_channel)
         for name, m in models.items():
             t0 = time.perf_counter(); logits[name], y = predict_logits(m, eval_loader(ds, tokenizer), torch.device("cpu"), require_labels="compare_int8")
+            if logits[name].ndim != 2 or logits[name].shape[1] < 2 or y.ndim != 1 or y.is_floating_point():
+                raise _not_single_label(f"This model gives logits of shape {tuple(logits[name].shape)} for labels of shape {tuple(y.shape)} ({y.dtype})")
             r["predict_s"][name], r["size_mb"][name] = time.perf_counter() - t0, model_size_mb(m)
             r["predictions"][name] = logits[name].argmax(-1).tolist(); r["accuracy"][name] = list(bootstrap_ci(y.numpy(), r["predictions"][name]))
         r["latency_ms"], r["batch_tokens"] = latency_table(models, tokenizer, ds, batch_sizes, repeats)
