@@ -149,8 +149,7 @@ def adapt(model, # an `AutoModelForMaskedLM`; only the parameters with requires_
           lr:float=5e-5, weight_decay:float=0.01, warmup_ratio:float=0.1, max_grad_norm:float=1.0, device=None, progress:bool=True,
          ) -> list[float]:
     "Masked-token training for `steps` steps: AdamW, linear warmup and decay, clipping; returns each step's mean masked-token loss."
-    try: _check_batches(loader, "adapt")
-    except TypeError as e: raise TypeError(str(e).split(": wrap it")[0] + ": wrap it with mlm_loader(ds, tokenizer), which masks its tokens.") from None  # not a classifier's loader
+    _check_batches(loader, "adapt", wrap="mlm_loader(ds, tokenizer), which masks its tokens")  # not a classifier's loader
     _check_vocab(model, {"training": loader})
     device = get_device(device); model.to(device).train()
     opt = make_optimizer(model, lr, weight_decay)

@@ -377,12 +377,12 @@ def eval_loader(ds, # a tokenized split
     "Padded batches of `ds` longest first, for evaluation; `predict_logits` puts its results back in the dataset's order."
     return EvalBatches(ds, tokenizer, batch_size, pad_to_multiple_of, grow)
 
-def _check_batches(loader, name:str):
-    "Refuse a `datasets` Dataset (or DatasetDict) given where batches are expected (the Trainer's habit), saying how to wrap it."
+def _check_batches(loader, name:str,
+                   wrap:str="make_loader(ds, tokenizer, batch_size) for training or eval_loader(ds, tokenizer) for evaluation"):
+    "Refuse a `datasets` Dataset (or DatasetDict) given where batches are expected (the Trainer's habit), saying how to `wrap` it."
     if isinstance(loader, (Dataset, DatasetDict)):
         split = " (a DatasetDict: pick a split, ds['train'])" if isinstance(loader, DatasetDict) else ""
-        raise TypeError(f"{name} got a datasets {type(loader).__name__}{split} where batches are expected: wrap it with "
-                        "make_loader(ds, tokenizer, batch_size) for training or eval_loader(ds, tokenizer) for evaluation.")
+        raise TypeError(f"{name} got a datasets {type(loader).__name__}{split} where batches are expected: wrap it with {wrap}.")
 
 def _largest_id(loader) -> int|None:
     "The largest token id in a loader, when it can say without iterating: an `eval_loader`, a DataLoader over a tokenized (map-style) Dataset, or a list of batches."
