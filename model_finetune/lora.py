@@ -11,6 +11,7 @@ __all__ = ['LoRALinear', 'lora_layers', 'add_lora', 'merge_lora', 'unmerge_lora'
 # %% ../nbs/09_lora.ipynb #1f85e6c9
 import math
 import numbers
+import warnings
 
 import torch
 from torch import nn
@@ -36,9 +37,17 @@ class LoRALinear(nn.Module):
 
     def forward(self, x:torch.Tensor) -> torch.Tensor: # (..., in) -> (..., out)
         y = self.base(x)
+        if self.merged and self.training and torch.is_grad_enabled() and self.lora_A.weight.requires_grad:
+            warnings.warn("Training a merged LoRA layer trains nothing: its update is in the frozen weight, so A and B get no gradient. "
+                          "Call unmerge_lora(model) before training (and merge_lora after it).")
         if self.merged: return y
         h = self.dropout(x.to(self.lora_A.weight.dtype))  # float32 adapters on a half base
         return (y + self.lora_B(self.lora_A(h)) * self.scale).to(y.dtype)  # summed in float32, then rounded once (as peft)
+
+    @property
+    def weight(self) -> torch.Tensor: return self.base.weight  # read-only, as peft's: models read a projection's weight (T5: wo.weight.dtype)
+    @property
+    def bias(self) -> torch.Tensor | None: return self.base.bias
 
     def delta(self) -> torch.Tensor:
         "The update to the weight, `(alpha / r) B A`: (out, in)."
@@ -67,6 +76,13 @@ def lora_layers(model:nn.Module) -> dict[str, LoRALinear]:
     "The model's LoRA layers by name."
     return {n: m for n, m in model.named_modules() if isinstance(m, LoRALinear)}
 
+_FUSED = (nn.MultiheadAttention, nn.TransformerEncoderLayer)  # their fast paths read the weights directly: an adapter would be skipped
+
+def _inner_linears(model:nn.Module, target_modules) -> list[str]:
+    "Targets for the `nn.Linear` children of matching modules that are not linear (BERT's 'output': 'output.dense')."
+    return sorted({f"{t}.{c}" for t in target_modules for n, m in model.named_modules() if _matches(n, (t,))
+                   and not isinstance(m, (nn.Linear, LoRALinear, *_FUSED)) for c, k in m.named_children() if isinstance(k, nn.Linear)})
+
 # %% ../nbs/09_lora.ipynb #53e9a3c4
 def add_lora(model:nn.Module, r:int=8, alpha:float=16,
              target_modules=("query", "value"), # wrap the nn.Linear layers whose names end with these
@@ -87,14 +103,27 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     if not targets and wrapped: raise ValueError(f"No new nn.Linear whose name ends with {', '.join(map(repr, target_modules))}: this model already has "
                                                  f"LoRA layers (add_lora was called on it): {', '.join(wrapped[:4])}. Start from a model without "
                                                  "adapters to change r or alpha, or give add_lora other target_modules to add adapters there.")
+    inner = _inner_linears(model, target_modules)  # BERT's 'output' holds 'output.dense'
     if not targets: raise ValueError(f"No nn.Linear whose name ends with {', '.join(map(repr, target_modules))}"
-                                     + (f": the modules of that name are {', '.join(others)}, which LoRALinear does not wrap (use peft for them)" if others else "")
+                                     + (f": the modules of that name are {', '.join(others)}, which LoRALinear does not wrap" if others else "")
+                                     + (f"; target the nn.Linear layers inside them instead: {', '.join(map(repr, inner))}" if inner else " (use peft for them)" if others else "")
                                      + f". Linear layers in this model include: {', '.join(linears[:8])}."
                                      + (f" Its other projections are transformers Conv1D layers ({', '.join(convs[:4])}{', ...' if len(convs) > 4 else ''}): LoRALinear wraps nn.Linear "
                                         "only; use peft, which wraps Conv1D." if convs and not others else ""))
     if train_modules and not heads: raise ValueError(f"No module named {', '.join(map(repr, train_modules))} to keep trainable (the head?). "
                                                      "Name the head in train_modules, or pass train_modules=() to train only the adapters.")
-    wrappers = {n: LoRALinear(model.get_submodule(n), r, alpha, dropout) for n in targets}  # a bad r or dropout is refused at the first
+    fused = {n: type(m).__name__ for n, m in model.named_modules() if isinstance(m, _FUSED)}
+    if bad := [(n, f) for n in targets for f in reversed(fused) if n.startswith(f + ".")]:  # innermost first: the attention in its layer
+        raise ValueError(f"{bad[0][0]} is inside a torch nn.{fused[bad[0][1]]} ({bad[0][1]}), whose fused fast path reads its weights directly and "
+                         "would skip a LoRA adapter. LoRALinear does not adapt nn.MultiheadAttention or nn.TransformerEncoderLayer: train those "
+                         "layers whole (name them in train_modules), or use a model whose layers call their nn.Linear (a transformers encoder).")
+    found = {t for t in target_modules for n, m in model.named_modules() if _matches(n, (t,)) and isinstance(m, (nn.Linear, LoRALinear))}
+    if missing := [t for t in target_modules if t not in found]:  # a typo beside a good name: half the adapters, silently
+        inner = _inner_linears(model, missing)
+        warnings.warn(f"add_lora: {', '.join(map(repr, missing))} matched no nn.Linear in this model and got no adapter (a typo, or another "
+                      f"architecture's name?); only {', '.join(repr(t) for t in target_modules if t in found)} did. Check the names in model.named_modules(), or leave "
+                      + (f"those out of target_modules; the nn.Linear layers inside them are {', '.join(map(repr, inner))}." if inner else "those out of target_modules."))
+    wrappers = {n: LoRALinear(model.get_submodule(n), r, alpha, dropout).train(model.training) for n in targets}  # a bad r or dropout is refused at the first; the model's mode
     model.requires_grad_(False)  # checked first: an error leaves the model as it was
     for n, m in wrappers.items(): model.set_submodule(n, m)
     for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True)  # a second call's too
