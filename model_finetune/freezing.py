@@ -43,6 +43,7 @@ TRAIN_STRATEGIES = ("frozen", "last-k", "full", "gradual", "llrd")
 
 def strategy_start(model:nn.Module, strategy:str, k:int=2) -> str:
     "The lowest block that trains when `strategy` starts: the head, the k-th layer from the top, or the bottom block."
+    (k,) = _whole_counts(k=k)  # fit's check and message: 2.0 is 2; True, 1.5 and 0 are refused
     order = blocks(model); layers = [b for b in order if b not in ("embeddings", "pooler", "head")]  # an encoder-decoder's decoder layers too
     if strategy in ("frozen", "gradual"): return "head"
     if strategy in ("full", "llrd"): return order[0]

@@ -299,7 +299,7 @@ def load_classifier(name:str|Path, # 'minilm-l6', a local folder, or a Hub id
                         "for k classes without names: [str(i) for i in range(k)].")
     if isinstance(label_names, dict):  # a config's id2label: its keys would become the names
         raise TypeError("label_names is a dict: give the class names in id order, e.g. [id2label[i] for i in sorted(id2label)].")
-    label_names = list(label_names)  # a tuple, a NumPy array (df.label.unique()), a pandas Index too
+    label_names = [str(n) for n in label_names]  # a tuple, a NumPy array (df.label.unique()), a pandas Index too; as text, as data names classes: config.json's keys are text
     if len(label_names) == 0: raise ValueError("label_names is empty: give the class names in id order, e.g. ['negative', 'positive'].")
     if dup := sorted({n for n in label_names if label_names.count(n) > 1}):
         raise ValueError(f"label_names repeats {dup}: id2label and label2id need one name per class. Give each class its own name, in id order.")
