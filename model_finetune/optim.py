@@ -88,9 +88,10 @@ class AdamW(Adam):
 # %% ../nbs/02_optim.ipynb #877510dd
 def param_groups(model:nn.Module,
                  weight_decay:float=0.01, # for the weights of linear and embedding layers
-                 no_decay:tuple=("bias", "layernorm", "layer_norm", "rmsnorm", "norm."), # lower-case name parts that exempt a parameter
+                 no_decay:tuple|str=("bias", "layernorm", "layer_norm", "rmsnorm", "norm."), # name parts that exempt a parameter, any case
                 ) -> list[dict]:
     "Optimizer groups: weights with `weight_decay`, and biases and normalisation weights without."
+    no_decay = [s.lower() for s in ((no_decay,) if isinstance(no_decay, str) else no_decay)]  # a str is one part, not its letters
     norm_types = (nn.LayerNorm, nn.RMSNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase)  # _NormBase: batch and instance norms
     norms = {id(p) for m in model.modules() if isinstance(m, norm_types) for p in m.parameters(recurse=False)}
     decay, exempt = {}, {}
@@ -117,13 +118,18 @@ def clip_grad_norm(parameters, # a tensor or an iterable of tensors whose `.grad
 # %% ../nbs/02_optim.ipynb #8bded97c
 SCHEDULES = ("constant", "constant_with_warmup", "linear", "cosine")
 
-def _check_schedule(name:str, num_training_steps:int|None):
+def _check_schedule(name:str, num_warmup_steps:int, num_training_steps:int|None):
+    w, T = num_warmup_steps, num_training_steps
     if name not in SCHEDULES: raise ValueError(f"Unknown schedule {name!r}: use one of {', '.join(SCHEDULES)}.")
-    if name in ("linear", "cosine") and num_training_steps is None: raise ValueError(f"The {name!r} schedule needs num_training_steps.")
+    if name in ("linear", "cosine") and T is None: raise ValueError(f"The {name!r} schedule needs num_training_steps.")
+    if not float(w).is_integer() or w < 0:  # is_integer: 30.0 is steps too; NaN is refused
+        raise ValueError(f"Got num_warmup_steps={w}: give a whole number of steps >= 0 (a warmup ratio of 0.1 is int(0.1 * num_training_steps) steps).")
+    if T is not None and w > T: raise ValueError(f"Got num_warmup_steps={w} > num_training_steps={T}: warm up for at most the whole run.")
+    if name == "constant" and w: raise ValueError(f"The 'constant' schedule has no warmup (got num_warmup_steps={w}): use 'constant_with_warmup'.")
 
 def schedule_factor(name:str, step:int, num_warmup_steps:int=0, num_training_steps:int|None=None) -> float:
     "The multiplier of the base learning rate at `step` for schedule `name`, as transformers computes it."
-    _check_schedule(name, num_training_steps)
+    _check_schedule(name, num_warmup_steps, num_training_steps)
     if name == "constant": return 1.0
     if step < num_warmup_steps: return step / max(1, num_warmup_steps)  # linear warmup from 0
     if name == "constant_with_warmup": return 1.0
@@ -134,9 +140,9 @@ def schedule_factor(name:str, step:int, num_warmup_steps:int=0, num_training_ste
 # %% ../nbs/02_optim.ipynb #200947ba
 def get_scheduler(name:str, # one of `SCHEDULES`
                   optimizer:Optimizer,
-                  num_warmup_steps:int=0, # steps of linear warmup from 0
+                  num_warmup_steps:int=0, # steps of linear warmup from 0 (none for 'constant')
                   num_training_steps:int|None=None, # total steps (needed by 'linear' and 'cosine')
                  ) -> LambdaLR:
     "A scheduler whose `step()` sets each group's lr to its base lr times `schedule_factor(name, step)`."
-    _check_schedule(name, num_training_steps)  # here too: LambdaLR's first call, at step 0, may not reach the check
+    _check_schedule(name, num_warmup_steps, num_training_steps)  # here too: refused before the scheduler is built, with schedule_factor's message
     return LambdaLR(optimizer, partial(schedule_factor, name, num_warmup_steps=num_warmup_steps, num_training_steps=num_training_steps))
