@@ -12,7 +12,7 @@ __all__ = ['confusion_matrix', 'accuracy', 'precision_recall_f1', 'classificatio
 
 # %% ../nbs/06_evaluation.ipynb #d4e069e9
 import html
-import math
+import numbers
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy.stats import binom
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from .data import _class_ids
@@ -27,12 +28,20 @@ from .train import class_names, predict_logits
 
 # %% ../nbs/06_evaluation.ipynb #a7feacad
 def _ids(*ys, fn:str="") -> list[np.ndarray]:
-    "Each of `ys` as integer class ids (1.0 is 1; names, 1.5 and -1 refused), refusing empty input; `fn` names the call in errors."
-    pre = f"{fn}: " if fn else ""
-    try: ys = [_class_ids(y) for y in ys]
-    except ValueError as e: raise ValueError(pre + str(e)) from None
-    if any(y.size == 0 for y in ys): raise ValueError(pre + "No examples: metrics need at least one true label and one prediction.")
-    return ys
+    "Each of `ys` as integer class ids (1.0 is 1; names, None, 1.5, -1 and (n, k) scores refused), refusing empty input; `fn` names the call in errors."
+    pre, out = (f"{fn}: " if fn else ""), []
+    for y in ys:
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1: raise ValueError(pre + f"Class ids of shape {tuple(np.shape(y))}: predictions look like "
+                                                                    "probabilities or scores (one row per example): take argmax(1) for class ids.")
+        if not torch.is_tensor(y) and (a := np.asarray(y)).dtype == object:  # e.g. a pandas column of ids, or of ids and None
+            if bad := [v for v in a.flat if not isinstance(v, numbers.Real)]:  # name the first non-number, not the first value
+                raise ValueError(pre + f"Labels must be integer class ids 0..k-1 (got object values, e.g. {bad[0]!r}). Give the dataset's "
+                                 "`label` column, map names to ids first (ClassLabel.str2int), or drop the examples without a label.")
+            y = a.astype(float)
+        try: out.append(_class_ids(y))
+        except ValueError as e: raise ValueError(pre + str(e)) from None
+    if any(y.size == 0 for y in out): raise ValueError(pre + "No examples: metrics need at least one true label and one prediction.")
+    return out
 
 def confusion_matrix(y_true, # true class ids
                      y_pred, # predicted class ids
@@ -143,6 +152,7 @@ def _one_vs_rest(binary_metric, y_true, scores, fn:str, probabilities:bool) -> f
     if s.ndim == 2 and probabilities: y, s = _ids_probs(y_true, s, fn)  # log_loss's checks (below): logits, whose columns rank otherwise, are refused
     else:
         (y,) = _ids(y_true, fn=fn)
+        if s.ndim == 2 and s.shape[1] == 1: raise ValueError(f"{fn}: scores of shape {s.shape} have one column: give class 1's as an (n,) array (scores[:, 0]), or one column per class.")
         if s.ndim not in (1, 2) or len(s) != len(y): raise ValueError(f"{fn}: {y.size} labels for scores of shape {s.shape}: give one score per example, (n,) or (n, k).")
         if not np.isfinite(s).all(): raise ValueError(f"{fn}: the scores contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
         if s.ndim == 2 and y.max() >= s.shape[1]: raise ValueError(f"{fn}: class ids must be in [0, {s.shape[1]}): one column of scores per class.")
@@ -183,6 +193,7 @@ def _ids_probs(y_true, probs, fn:str) -> tuple[np.ndarray, np.ndarray]:
     "Class ids and `(n, k)` probabilities, checked for `fn` (named in errors); `(n,)` probabilities of class 1 become `(n, 2)`."
     (y,), p = _ids(y_true, fn=fn), np.asarray(probs, dtype=float)
     if p.ndim == 1: p = np.stack([1 - p, p], 1)  # binary: (n,) -> (n, 2)
+    if p.ndim == 2 and p.shape[1] == 1: raise ValueError(f"{fn}: probabilities of shape {p.shape} have one column: give class 1's as an (n,) array (probs[:, 0]), or one column per class.")
     if p.ndim != 2 or y.shape != (len(p),): raise ValueError(f"{fn}: labels of shape {y.shape} for probabilities of shape {p.shape}: give one class id per row.")
     if not np.isfinite(p).all(): raise ValueError(f"{fn}: the probabilities contain NaN or infinity: check the model's outputs (a diverged run gives NaN).")
     if ((p < 0) | (p > 1)).any(): raise ValueError(f"{fn}: probabilities must be in [0, 1]: these look like logits, apply softmax first.")
@@ -205,6 +216,7 @@ def calibration_bins(probs, # (n, k) class probabilities, or (n,) probability of
                      n_bins:int=15, # M equal-width confidence bins
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(count, accuracy, confidence)` per confidence bin; accuracy and confidence are 0 in empty bins."
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1: raise ValueError(f"n_bins={n_bins!r}: give the number of confidence bins as a positive integer, e.g. 15.")
     y, p = _ids_probs(y_true, probs, "calibration_bins(probs, y_true)")  # log_loss's checks: swapped arguments or logits are refused
     conf, right = p.max(1), (p.argmax(1) == y).astype(float)
     b = np.searchsorted(np.arange(1, n_bins) / n_bins, conf, side="left")  # bin m (from 0) holds (m/M, (m+1)/M]
@@ -225,8 +237,8 @@ def reliability_diagram(probs, # (n, k) class probabilities
                         n_bins:int=15, # M equal-width confidence bins
                         title:str="", ax=None):
     "Accuracy per confidence bin against the diagonal, the gap to the mean confidence shaded, ECE in the title; returns the figure."
+    count, acc, conf = calibration_bins(probs, y_true, n_bins)  # checked before a figure is made
     if ax is None: _, ax = plt.subplots(figsize=(3.6, 3.4))
-    count, acc, conf = calibration_bins(probs, y_true, n_bins)
     centers, w = (np.arange(n_bins) + 0.5) / n_bins, 1 / n_bins
     ax.bar(centers, acc, width=w, edgecolor="k", lw=0.5, label="accuracy")
     ax.bar(centers, np.where(count > 0, conf - acc, 0), bottom=acc, width=w, color="tab:red", alpha=0.3, label="gap to confidence")
@@ -275,6 +287,15 @@ def _metric(name:str, labels):
     if name == "macro_f1": return lambda t, p: float(precision_recall_f1(t, p, k)[2][labels].mean())
     raise ValueError(f"Unknown metric '{name}': use 'accuracy' or 'macro_f1'.")
 
+def _percentile_ci(stat, m:int, n:int, seed:int, level:float) -> tuple[float, float]:
+    "The `level` percentile interval of `stat(ids)` over `n` resamples, with replacement, of the ids of `m` examples."
+    if not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n={n!r}: give the number of resamples as a positive integer, e.g. 2000.")
+    if not 0 < level < 1: raise ValueError(f"level={level!r}: give the coverage as a fraction in (0, 1), e.g. 0.95 for a 95% interval.")
+    rng = np.random.default_rng(seed)
+    vals = [stat(rng.integers(0, m, m)) for _ in range(n)]  # one resample at a time: the ids of one (n, m) draw, without its n*m*8 bytes
+    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
 def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95,
                  num_classes:int|None=None, # macro-F1 over classes 0..k-1, as classification_metrics; default: those in y_true or y_pred
                 ) -> tuple[float, float, float]:
@@ -282,20 +303,16 @@ def bootstrap_ci(y_true, y_pred, metric:str="accuracy", n:int=2000, seed:int=0, 
     t, p = _ids(y_true, y_pred)
     if t.shape != p.shape: raise ValueError(f"True labels of shape {t.shape} but predictions of shape {p.shape}: give one prediction per example.")
     f = _metric(metric, np.arange(num_classes) if num_classes else np.union1d(t, p))  # the classes of the whole sample
-    idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))  # (B, n) resampled example ids
-    vals = np.array([f(t[i], p[i]) for i in idx])
-    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
-    return f(t, p), float(lo), float(hi)
+    return f(t, p), *_percentile_ci(lambda i: f(t[i], p[i]), len(t), n, seed, level)
 
-def paired_bootstrap_diff(y_true, pred_a, pred_b, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95) -> tuple[float, float, float]:
+def paired_bootstrap_diff(y_true, pred_a, pred_b, metric:str="accuracy", n:int=2000, seed:int=0, level:float=0.95,
+                          num_classes:int|None=None, # macro-F1 over classes 0..k-1, as classification_metrics; default: those in y_true, pred_a or pred_b
+                         ) -> tuple[float, float, float]:
     "metric(a) − metric(b) on the same examples, with its paired bootstrap interval: `(diff, low, high)`."
     t, a, b = _ids(y_true, pred_a, pred_b)
     if not t.shape == a.shape == b.shape: raise ValueError(f"True labels of shape {t.shape}, predictions of shapes {a.shape} and {b.shape}: give both models' predictions for every example.")
-    f = _metric(metric, np.union1d(t, np.union1d(a, b)))
-    idx = np.random.default_rng(seed).integers(0, len(t), size=(n, len(t)))
-    vals = np.array([f(t[i], a[i]) - f(t[i], b[i]) for i in idx])
-    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
-    return f(t, a) - f(t, b), float(lo), float(hi)
+    f = _metric(metric, np.arange(num_classes) if num_classes else np.union1d(t, np.union1d(a, b)))
+    return f(t, a) - f(t, b), *_percentile_ci(lambda i: f(t[i], a[i]) - f(t[i], b[i]), len(t), n, seed, level)
 
 # %% ../nbs/06_evaluation.ipynb #f573c686
 def mcnemar(y_true, # true class ids
@@ -307,9 +324,8 @@ def mcnemar(y_true, # true class ids
     if not t.shape == a.shape == b.shape: raise ValueError(f"{t.size} true labels, {a.size} and {b.size} predictions: give both models' predictions for every example.")
     right_a, right_b = a == t, b == t
     b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
-    n = b + c
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))  # P(X <= min(b, c)) * 2^n, exactly
-    return b, c, min(1.0, 2 * tail / 2**n)  # exact integers; the float underflows to 0.0 once p < about 1e-308
+    tail = float(binom.cdf(min(b, c), b + c, 0.5))  # P(X <= min(b, c)); as the exact integer sum, in microseconds
+    return b, c, min(1.0, 2 * tail)  # underflows to 0.0 once p < about 1e-308
 
 # %% ../nbs/06_evaluation.ipynb #8e140db1
 def _texts_ids(texts, label_names, *ys, fn:str) -> tuple[list, list[np.ndarray]]:
