@@ -117,6 +117,8 @@ class BucketBatchSampler(Sampler):
                  seed:int=0, drop_last:bool=False):
         if batch_size < 1: raise ValueError(f"batch_size={batch_size}: use 1 or more examples per batch (32 is usual).")
         if bucket < 1: raise ValueError(f"bucket={bucket}: use 1 or more batches per bucket (1: sort within each batch only; 50 is the default).")
+        if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:  # numpy's own error would not name the argument
+            raise ValueError(f"seed={seed!r}: use a whole number from 0 to 2**32 - 1 (e.g. 0).")
         self.lengths, self.batch_size, self.bucket, self.seed, self.drop_last, self.epoch = np.asarray(lengths), batch_size, bucket, seed, drop_last, 0
 
     def batches(self, epoch:int) -> list[list[int]]:
@@ -184,7 +186,7 @@ class PadCollator:
             out[k], real = pad_ragged(flat, lengths, multiple=self.multiple, pad=pads[k], left=tok.padding_side == "left")
         if "attention_mask" not in out: out["attention_mask"] = real.astype(np.int64)  # the real positions: input_ids' mask
         out = {k: torch.from_numpy(out[k]) for k in ("input_ids", "attention_mask", "token_type_ids") if k in out}
-        for k in ("label", "labels"):
+        for k in ("labels", "label"):  # `label` last, so it wins when both are there, as in DataCollatorWithPadding
             if k in keys: out["labels"] = torch.tensor([f[k] for f in features])
         return out
 
@@ -200,6 +202,12 @@ def make_loader(ds:Dataset, # a tokenized split
                ) -> DataLoader:
     "A `DataLoader` of padded batches (`input_ids`, `attention_mask`, `labels`)."
     if batch_size < 1: raise ValueError(f"batch_size={batch_size}: use 1 or more examples per batch (32 is usual).")
+    if isinstance(ds, dict):  # a DatasetDict (what tokenize returns for splits): its items are splits, not examples
+        split = "train" if "train" in ds else next(iter(ds), "train")
+        raise TypeError(f"make_loader batches one split, and this holds the splits {list(ds)}: give one split, e.g. tds[{split!r}].")
+    if "input_ids" not in (getattr(ds, "column_names", None) or ["input_ids"]):  # (lists of examples have no column names)
+        raise ValueError(f"make_loader batches token ids, and this split has columns {ds.column_names}: tokenize it first, "
+                         "e.g. tokenize(ds, tokenizer).")
     collate_fn = collate_fn or PadCollator(tokenizer, pad_to_multiple_of)
     if sampler is not None: return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
     if not shuffle: return DataLoader(ds, batch_size=batch_size, collate_fn=collate_fn)

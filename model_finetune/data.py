@@ -68,15 +68,20 @@ def _check_columns(df:pd.DataFrame, text_column:str, label_column:str):
 
 # %% ../nbs/03_data.ipynb #e4386134
 def _label_names(labels:pd.Series) -> list[str]:
-    "Distinct label values as strings: numeric order if all are integers (2 < 10), else sorted."
+    "Distinct label values as strings: numeric order if all are numbers (2 < 2.5 < 10), else sorted as text."
     vals = pd.unique(labels.astype(str))
     by_case = {}
     for v in vals: by_case.setdefault(v.lower(), []).append(v)
     if same := [v for v in by_case.values() if len(v) > 1]:
         warnings.warn(f"The labels {' and '.join(map(repr, same[0]))} differ only in case: they are different classes. "
                       "If they are one class, write them the same way in the data.")
-    try: return sorted(vals, key=int)
+    try: x = np.array([float(v) for v in vals])
     except ValueError: return sorted(vals)
+    if len(vals) > 20 and (x % 1 != 0).any():  # many distinct fractions: a score, not a handful of classes
+        warnings.warn(f"The labels are {len(vals)} distinct numbers, not all whole (e.g. {', '.join(vals[np.argsort(x)][:4])}, ...): they look like "
+                      "continuous scores, and this package trains a classifier, which makes each value a class of its own. Bin them first, "
+                      "e.g. df['label'] = pd.cut(df['label'].astype(float), 3, labels=['low', 'mid', 'high']).")
+    return [vals[i] for i in np.argsort(x, kind="stable")]  # '2.5' before '10', which text order puts first
 
 def _tidy_label(v):
     "A label without surrounding spaces, and an integer written as a float (1.0 or '1.0', as exports write it) as that integer."
