@@ -632,6 +632,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
               torch.amp.GradScaler(device.type, enabled=precision == "fp16"), device, precision, total, per_epoch, callbacks=tuple(callbacks), loader=train_loader)
     forward = compiled(model, compile)
     _call(callbacks, "on_train_begin", run)  # which may load a checkpoint into the optimizer: the graphs are built after it
+    model.zero_grad(set_to_none=True)  # what an interrupted step left (train_step zeroes after its update): the first step starts clean
     if graphs:
         for g in opt.param_groups:  # a loaded optimizer state brings its own learning-rate tensors, on the CPU
             if isinstance(g["lr"], torch.Tensor): g["lr"] = g["lr"].to(device)
