@@ -10,6 +10,7 @@ __all__ = ['BUILT_IN', 'TRUNCATIONS', 'USER_ERRORS', 'build_parser', 'OutputErro
 
 # %% ../nbs/07_cli.ipynb #2c128d63
 import argparse
+import contextlib
 import copy
 import errno
 import hashlib
@@ -34,6 +35,20 @@ def _positive(text:str) -> int:
     if value < 1: raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
     return value
 
+def _lr(text:str) -> float:
+    "An argparse type: a finite number above 0."
+    try: value = float(text)
+    except ValueError: value = 0.0
+    if not 0 < value < float("inf"): raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0 (such as 5e-5)")
+    return value
+
+def _seed(text:str) -> int:
+    "An argparse type: a whole number from 0 to 2**32 - 1, the seeds NumPy and the batch sampler take."
+    try: value = int(text)
+    except ValueError: value = -1
+    if not 0 <= value < 2**32: raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to {2**32 - 1}")
+    return value
+
 BUILT_IN = ("rotten_tomatoes", "tweets", "imdb")  # the names of data.DATASETS, here so that the parser needs no import of datasets
 TRUNCATIONS = ("head", "tail", "head+tail")  # batching.STRATEGIES, for the same reason
 
@@ -45,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default="minilm-l6", help="'minilm-l6', a local model folder, or a Hub id")
     t.add_argument("--epochs", type=_positive, default=1, help="passes over the training split (default: 1)")
     t.add_argument("--batch-size", type=_positive, default=32, help="examples per training step (default: 32)")
-    t.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay; default: 5e-05)")
+    t.add_argument("--lr", type=_lr, default=5e-5, help="peak learning rate (AdamW, linear warmup and decay; default: 5e-05)")
     t.add_argument("--max-train-samples", type=_positive, default=None, help="train on a random subset of this size")
     t.add_argument("--output-dir", required=True, help="where the model, metrics.json and confusion_matrix.png go")
     t.add_argument("--overwrite", action="store_true",
@@ -63,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"the file's column of {c}s (default: {c}" + (", or the training run's for its own file)" if q is e else ")"))
         q.add_argument("--max-length", type=_positive, default=128 if q is t else None,
                        help="truncate texts to this many tokens" + (" (default: 128)" if q is t else " (default: the training run's)"))
-        q.add_argument("--seed", type=int, default=None, help="seed for the split and training (train: 0; evaluate: the training seed)")
+        q.add_argument("--seed", type=_seed, default=None, help="seed for the split and training (train: 0; evaluate: the training seed)")
     r = sub.add_parser("predict", help="print the predicted label and its probability for each text",
                        description="Print one line per text: label<TAB>probability<TAB>text, with a backslash, tab, newline or CR "
                                    "in the text written as \\\\, \\t, \\n, \\r.")
@@ -135,15 +150,22 @@ def _taken(path:Path, overwrite:bool) -> str|None:
     if path.exists() and not path.is_dir(): return f"{path} is a file. Choose another --output-dir."
     if not (path.is_dir() and any(path.iterdir())): return None
     if not overwrite: return f"{path} is not empty. Choose another --output-dir, or pass --overwrite to replace it."
-    if not (path / "metrics.json").exists():
-        return f"{path} is not the folder of an earlier run (no metrics.json), so --overwrite does not replace it. Choose another --output-dir."
+    if not _is_run(path):
+        return (f"{path} is not the folder of an earlier run (no metrics.json that `model-finetune train` wrote), so --overwrite does not "
+                "replace it. Choose another --output-dir.")
     if others := _others(path):
         return (f"{path} holds {', '.join(others[:3])}{f' and {len(others) - 3} more' if len(others) > 3 else ''}, which the earlier run did not write: "
                 "--overwrite replaces only a run's own files (those its metrics.json lists; for an older run without that list, the names train "
                 "gives them) and evaluate's eval-*.json. Move them away, or choose another --output-dir.")
 
+def _is_run(path:Path) -> bool:
+    "Did `model-finetune train` write `path`? Every version's metrics.json records the run's args and label_names; another script's does not."
+    try: m = json.loads((path / "metrics.json").read_text())
+    except (OSError, ValueError): return False
+    return isinstance(m, dict) and {"args", "label_names"} <= m.keys()
+
 _TRAIN_NAMES = re.compile(r"config\.json|model\.safetensors|metrics\.json|history\.json|confusion_matrix\.png|tokenizer(_config)?\.json"
-                          r"|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|[^/]+\.model|chat_template\.jinja")  # an older run's files: no list of them
+                          r"|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|(spiece|spm|spm_char|sentencepiece|sentencepiece\.bpe|tokenizer)\.model|chat_template\.jinja")  # an older run's files: no list of them
 _SYSTEM_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # what a file browser leaves in a folder it showed: replaced with the run
 _EVAL_NAME = re.compile(r"eval-.+-(train|validation|test|all)\.json")  # as evaluate_dir names its results
 
@@ -221,6 +243,20 @@ def _load_split(args, df=None, label_names=None, split="test"):
            else from_pandas(df, args.text_column, args.label_column, label_names, args.seed))  # as get_dataset splits a file
     return datasets.concatenate_datasets(list(dsd.values())) if split == "all" else dsd[split]
 
+@contextlib.contextmanager
+def _loading(name):
+    "Turn what `from_pretrained` raises for a damaged model folder or a wrong Hub id (OSError, SafetensorError) into a ValueError naming `name`."
+    from safetensors import SafetensorError
+    try: yield
+    except (OSError, SafetensorError) as e:
+        if isinstance(e, USER_ERRORS): raise  # heads' own errors (no folder, the Hub unreachable) already say what to do
+        why = str(e).strip().splitlines()[0].rstrip(".") if str(e).strip() else type(e).__name__
+        if Path(str(name)).expanduser().exists():
+            raise ValueError(f"Cannot load the model in {name} ({why}): a file in it is damaged or half-copied (config.json, model.safetensors, "
+                             "the tokenizer's). Copy the folder again, or train again.") from None
+        raise ValueError(f"Cannot load {name!r} from the Hugging Face Hub ({why}). Check the id on https://huggingface.co/models, "
+                         "or give a local folder.") from None
+
 def _model_limit(model, tok) -> int|None:
     "The most tokens the model takes (its positions, its tokenizer's limit), or None if neither says."
     encoder = getattr(model.config, "encoder_config", model.config)  # a PooledClassifier keeps its encoder's config
@@ -256,7 +292,7 @@ def train(args) -> dict:
         names = dsd["train"].features["label"].names
         if args.max_train_samples is not None: dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(min(args.max_train_samples, len(dsd["train"]))))
         transformers.set_seed(seed)
-        tok, model = load_tokenizer(args.model), load_classifier(args.model, names)
+        with _loading(args.model): tok, model = load_tokenizer(args.model), load_classifier(args.model, names)
         _check_max_length(args.max_length, model, tok)
         tds = tokenize(dsd, tok, args.max_length, args.strategy)
         eval_on = lambda split: eval_loader(tds[split], tok, 4 * args.batch_size)  # length-sorted: little padding
@@ -305,7 +341,7 @@ def predict(model_dir:str|Path, texts:list[str],
     if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: give a whole number of at least 1.")
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
-    model, tok = load_trained(model_dir)
+    with _loading(model_dir): model, tok = load_trained(model_dir)
     max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
     strategy = strategy or _run_args(model_dir).get("strategy") or "head"  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
     with torch.inference_mode():
@@ -335,7 +371,7 @@ def evaluate_dir(args) -> dict:
     from model_finetune.train import eval_loader, get_device
     args = copy.copy(args)  # the defaults filled in below stay here: a Namespace reused for another model keeps what its caller gave
     device = get_device()
-    model, tok = load_trained(args.model_dir)
+    with _loading(args.model_dir): model, tok = load_trained(args.model_dir)
     names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     trained = _run_args(args.model_dir)  # the training run's settings fill in what is not given
     if args.dataset is None:
@@ -450,5 +486,15 @@ def _run(args) -> int:
             if m["file"] is None: return 2  # the report is printed, but the file the command promises is not written
     except USER_ERRORS as e:
         print(f"model-finetune {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FloatingPointError as e:  # fit's advice names Python's arguments; here the flags
+        print(f"model-finetune {args.command}: error: {str(e).split('. ')[0]}, so the run was stopped: the learning rate is likely too high. "
+              f"Train again with a 10x lower --lr ({args.lr:g} / 10 = {args.lr / 10:g}).", file=sys.stderr)
+        return 2
+    except sys.modules["torch"].OutOfMemoryError if "torch" in sys.modules else ():  # doctor runs without importing torch
+        smaller = (f"use a smaller --batch-size (such as {max(1, args.batch_size // 2)}) or --max-length (such as {max(1, args.max_length // 2)})"
+                   if args.command == "train" else "use a smaller --max-length")
+        print(f"model-finetune {args.command}: error: out of memory on the device: {smaller}, or run on the CPU with "
+              "MODEL_FINETUNE_DEVICE=cpu (slower).", file=sys.stderr)
         return 2
     return 0

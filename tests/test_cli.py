@@ -92,7 +92,10 @@ def test_overwrite_replaces_only_an_earlier_run(work, tmp_path):
     r = cli(*args, "--output-dir", work, "--overwrite")
     assert r.returncode == 2 and "which the run needs or runs in" in r.stderr, r.stderr
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"] and (work / "toy.csv").exists()
-    (tmp_path / "run").mkdir(); (tmp_path / "run/metrics.json").write_text("{}")
+    (tmp_path / "other").mkdir(); (tmp_path / "other/metrics.json").write_text('{"eval_accuracy": 0.9}')  # another tool's metrics
+    r = cli(*args, "--output-dir", tmp_path / "other", "--overwrite")
+    assert r.returncode == 2 and "not the folder of an earlier run" in r.stderr and [p.name for p in (tmp_path / "other").iterdir()] == ["metrics.json"], r.stderr
+    (tmp_path / "run").mkdir(); (tmp_path / "run/metrics.json").write_text('{"args": {}, "label_names": []}')  # as every train writes
     r = cli(*args, "--output-dir", tmp_path / "run", "--overwrite")
     assert r.returncode == 0 and (tmp_path / "run/model.safetensors").exists(), r.stderr
 
