@@ -14,9 +14,12 @@ import torch
 # %% ../nbs/01_losses.ipynb #a301f5c1
 def logsumexp(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
     "log(sum(exp(x))) along `dim`, shifted by the maximum so that nothing overflows (keeps `dim`)."
+    if not x.is_floating_point():  # the log would be truncated back to integers, as PyTorch's softmax refuses
+        raise TypeError(f"the logits are {x.dtype} and must be floating point: use x.float()")
     m = x.amax(dim, keepdim=True).detach()  # any constant works; the max keeps every exponent <= 0
     m = m.where(m.isfinite(), 0)  # a row of -inf (every class masked): shift by 0, so the result is -inf, not -inf - -inf = nan
-    s = (x - m).exp().sum(dim, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))  # fp16 overflows past 65,504 classes (a 128k vocabulary)
+    # summed in float32 at least: fp16 overflows past 65,504 classes (a 128k vocabulary)
+    s = (x - m).exp().sum(dim, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))
     return m + s.log().to(x.dtype)
 
 def log_softmax(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
@@ -46,6 +49,8 @@ def _is_prob_target(logits:torch.Tensor, target:torch.Tensor) -> bool:
     if prob or target.shape != ids:  # a shorter target would be gathered for the first rows only
         raise ValueError(f"target is {target.dtype} of shape {tuple(target.shape)} for logits {tuple(logits.shape)}: give class ids "
                          f"(integers) of shape {tuple(ids)}, or class probabilities (floats) of shape {tuple(logits.shape)}.")
+    if target.dtype not in (torch.int64, torch.uint8):  # as PyTorch: bool or int32 ids are refused
+        raise TypeError(f"target holds class ids as {target.dtype}, and they must be int64 (or uint8): use target.long().")
     return False
 
 # %% ../nbs/01_losses.ipynb #bf5fd35a
@@ -72,6 +77,7 @@ def cross_entropy(logits:torch.Tensor, # (N, C), (N, C, d1, ...) or one unbatche
         q = target.movedim(1, -1) * (1 - eps) + eps / C
         loss = -(q * w * logp).sum(-1)
         return _reduce(loss, reduction, loss.numel())
+    target = target.long()  # uint8 ids, which PyTorch takes too: gather and w[y] need int64
     keep = target != ignore_index
     if (bad := keep & ((target < 0) | (target >= C))).any():  # gather would fail with a bare index error
         raise IndexError(f"target holds class id {target[bad][0].item()}, outside 0..{C - 1} (the logits have {C} classes): "
@@ -87,16 +93,20 @@ def cross_entropy_grad(logits:torch.Tensor, # (N, C)
                        target:torch.Tensor, # class ids (N,) or class probabilities (N, C)
                       ) -> torch.Tensor:
     "The gradient (N, C) of the mean cross-entropy with respect to the logits: (softmax - target) / N."
+    if logits.ndim != 2:  # softmax over the last dim and / N would be wrong for (N, C, d) and for one row (C,)
+        raise ValueError("cross_entropy_grad takes (N, C) logits: for one row use logits[None], target[None]")
     prob = _is_prob_target(logits, target)  # float class ids of an N × N batch would pass for probabilities
     if not prob and ((target < 0) | (target >= logits.shape[-1])).any():
         raise ValueError(f"target holds class ids outside 0..{logits.shape[-1] - 1} (an ignored -100?), and cross_entropy_grad has no ignore_index: "
                          "drop those rows first, keep = target != -100, then cross_entropy_grad(logits[keep], target[keep]).")
-    q = target if prob else torch.nn.functional.one_hot(target, logits.shape[-1]).to(logits)
+    q = target if prob else torch.nn.functional.one_hot(target.long(), logits.shape[-1]).to(logits)
     return (softmax(logits) - q) / logits.shape[0]
 
 # %% ../nbs/01_losses.ipynb #e1caaf4b
 def _same_shape(input:torch.Tensor, target:torch.Tensor):
-    "Refuse targets of another shape: broadcasting (N, 1) against (N,) would average N × N wrong pairs."
+    "Refuse integer inputs (the mean would be truncated), and targets of another shape: (N, 1) against (N,) would give N × N pairs."
+    if not input.is_floating_point():  # as PyTorch
+        raise TypeError(f"the input is {input.dtype} and must be floating point: use x.float()")
     if input.shape != target.shape:
         raise ValueError(f"The target's shape {tuple(target.shape)} differs from the input's {tuple(input.shape)}: "
                          "give one target per output (reshape one of them, e.g. logits.squeeze(-1) for a one-logit head).")
@@ -122,7 +132,9 @@ def distillation_loss(student_logits:torch.Tensor, # (N, C)
                       temperature:float=2.0, # T > 0: 1 is a plain softmax, T > 1 softens both distributions
                      ) -> torch.Tensor:
     "T² · KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over the batch (Hinton et al. 2015)."
-    if not 0 < temperature < float("inf"): raise ValueError(f"temperature must be > 0 and finite, got {temperature}: it divides the logits. Use 1 (plain softmax) or more; 2 to 4 is usual.")
+    if not 0 < temperature < float("inf"):
+        raise ValueError(f"temperature must be > 0 and finite, got {temperature}: it divides the logits. "
+                         "Use 1 (plain softmax) or more; 2 to 4 is usual.")
     if student_logits.ndim != 2 or student_logits.shape != teacher_logits.shape:  # they would broadcast into a wrong number
         raise ValueError(f"distillation_loss needs student and teacher logits of one shape (N, C), and got {tuple(student_logits.shape)} and "
                          f"{tuple(teacher_logits.shape)}: give the teacher's logits for the same examples and classes (one example: logits[None]).")
