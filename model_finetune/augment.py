@@ -10,22 +10,32 @@ __all__ = ['OPS', 'augment_ids', 'AugmentCollator']
 # %% ../nbs/03c_augment.ipynb #432bde39
 import numpy as np
 from torch.utils.data import get_worker_info
-from transformers import DataCollatorWithPadding
+
+from .batching import PadCollator
 
 # %% ../nbs/03c_augment.ipynb #13648ec5
 OPS = ("mask", "delete", "swap")
+
+def _flat_ids(ids) -> list[int]:
+    "One example's token ids as plain ints; a batch of rows (2-D ids) is refused with what to pass instead."
+    n = getattr(ids, "ndim", None)  # a tensor or an array says; a list is 2-D when its first item is a row
+    if n is None: n = 1 + (len(ids) > 0 and np.ndim(ids[0]))
+    if n != 1: raise ValueError(f"Token ids with {n} dimensions: augmentation takes one example's ids (1-D), e.g. ids[0] of "
+                                "tokenizer(text, return_tensors='pt')['input_ids'], or the tokenizer's output without return_tensors.")
+    return [int(t) for t in ids]  # plain ints: a tensor row's 0-d tensors (or numpy ints) never match a special id in a set
 
 def augment_ids(ids:list[int], # one example's token ids, special tokens included
                 op:str, # 'mask', 'delete' or 'swap'
                 p:float, # mask, delete: each token's probability; swap: round(p * n) swaps of two tokens (none if p * n <= 0.5)
                 rng:np.random.Generator, # the only source of randomness
-                mask_id:int, # the tokenizer's `[MASK]` id
+                mask_id:int|None, # the tokenizer's `[MASK]` id (None: no 'mask')
                 special:set[int], # ids never touched (e.g. `tokenizer.all_special_ids`)
                ) -> list[int]:
     "Mask or delete each non-special token of one example with probability `p`, or swap round(p·n) random pairs of them."
     if op not in OPS: raise ValueError(f"Unknown augmentation '{op}': use one of {', '.join(OPS)}.")
     if not 0 <= p <= 1: raise ValueError(f"p={p} is not a probability: use a share between 0 and 1, e.g. 0.1.")
-    ids = [int(t) for t in ids]  # plain ints: a tensor row's 0-d tensors (or numpy ints) never match a special id in a set
+    if op == "mask" and mask_id is None: raise ValueError("mask_id is None (the tokenizer has no mask token): use op 'delete' or 'swap', or pass tokenizer.mask_token_id.")
+    ids = _flat_ids(ids)
     pos = [i for i, t in enumerate(ids) if t not in special]
     if op == "mask":
         for i in pos:
@@ -42,7 +52,7 @@ def augment_ids(ids:list[int], # one example's token ids, special tokens include
 
 # %% ../nbs/03c_augment.ipynb #41b3b28a
 class AugmentCollator:
-    "Augments each example's token ids (one of `ops`, chosen at random), then pads like `DataCollatorWithPadding`."
+    "Augments each example's token ids (one of `ops`, chosen at random), then pads them with `PadCollator`."
     def __init__(self, tokenizer, ops:tuple=OPS, p:float=0.1, seed:int|None=0, pad_to_multiple_of:int|None=None):
         if isinstance(ops, str): ops = (ops,)  # one op alone, ops='mask' (not the letters m, a, s, k)
         if not ops: raise ValueError(f"ops is empty: give some of {', '.join(OPS)}.")
@@ -54,15 +64,15 @@ class AugmentCollator:
         self.ops, self.p, self.seed, self.rng = tuple(ops), p, seed, np.random.default_rng(seed)
         self.worker_seed = None  # the DataLoader worker seed `rng` comes from; None in the main process
         self.mask_id, self.special = tokenizer.mask_token_id, set(tokenizer.all_special_ids)
-        self.pad = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+        self.pad = PadCollator(tokenizer, pad_to_multiple_of)  # which refuses a pad_to_multiple_of below 1 and labels given as names
 
     def __call__(self, features:list[dict]) -> dict:
         w = get_worker_info()  # a worker's copy of `rng` restarts every epoch: reseed from its seed, new every epoch
         if w is not None and w.seed != self.worker_seed: self.rng, self.worker_seed = np.random.default_rng(w.seed if self.seed is None else [self.seed, w.seed]), w.seed
         out = []
         for f in features:
+            ids = _flat_ids(f["input_ids"])  # plain ints (a dataset in torch format gives 0-d tensors), refusing a (1, T) tensor first
             if any(int(t) for t in f.get("token_type_ids", ())): raise ValueError("AugmentCollator augments single texts; this example is a pair of texts (token_type_ids).")
-            ids = [int(t) for t in f["input_ids"]]  # plain ints: a dataset in torch format gives 0-d tensors, never equal to a special id in a set
             if "attention_mask" in f: ids = [t for t, m in zip(ids, f["attention_mask"]) if m]  # padding already there: dropped, padded again below
             ids = augment_ids(ids, self.ops[self.rng.integers(len(self.ops))], self.p, self.rng, self.mask_id, self.special)
             out.append({k: v for k, v in f.items() if k != "token_type_ids"} | {"input_ids": ids, "attention_mask": [1] * len(ids)})

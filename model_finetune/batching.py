@@ -196,7 +196,7 @@ def make_loader(ds:Dataset, # a tokenized split
                 batch_size:int=32,
                 shuffle:bool=False, # True for training: shuffled length-bucketed batches
                 seed:int=0, # seeds the shuffling
-                pad_to_multiple_of:int|None=None, # round each batch's length up to a multiple (e.g. 8)
+                pad_to_multiple_of:int|None=None, # round each batch's length up to a multiple (e.g. 8); not with `collate_fn`
                 sampler=None, # any other sampler (e.g. `data.balanced_sampler`), instead of `shuffle`
                 collate_fn=None, # instead of `PadCollator`'s dynamic padding (e.g. an augmenting collator)
                ) -> DataLoader:
@@ -208,6 +208,9 @@ def make_loader(ds:Dataset, # a tokenized split
     if "input_ids" not in (getattr(ds, "column_names", None) or ["input_ids"]):  # (lists of examples have no column names)
         raise ValueError(f"make_loader batches token ids, and this split has columns {ds.column_names}: tokenize it first, "
                          "e.g. tokenize(ds, tokenizer).")
+    if collate_fn is not None and pad_to_multiple_of is not None:  # else silently unused: the collator does the padding
+        raise ValueError(f"pad_to_multiple_of={pad_to_multiple_of} with a collate_fn, which does its own padding: pass pad_to_multiple_of to your "
+                         f"collator instead, e.g. AugmentCollator(tokenizer, pad_to_multiple_of={pad_to_multiple_of}).")
     collate_fn = collate_fn or PadCollator(tokenizer, pad_to_multiple_of)
     if sampler is not None: return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn)
     if not shuffle: return DataLoader(ds, batch_size=batch_size, collate_fn=collate_fn)
