@@ -23,7 +23,10 @@ from datasets import DatasetDict
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # %% ../nbs/03a_cleaning.ipynb #f77215c3
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # <br />, <i>, </a ...>: a letter right after the bracket
+_TAG_NAMES = ("a|abbr|b|big|blockquote|br|center|cite|code|dd|del|div|dl|dt|em|font|h[1-6]|hr|i|img|ins|kbd|li|ol|p|pre|q|s|"
+              "small|span|strike|strong|sub|sup|table|tbody|td|th|thead|tr|tt|u|ul")
+_TAG = re.compile(rf"</?(?:{_TAG_NAMES})(?:\s+[\w:-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'<>]+))*\s*/?>",
+                  re.IGNORECASE)  # <br />, <I>, <a href="x">, </p >: a known tag name, then only name=value attributes
 
 def strip_html(text:str) -> str:
     "Replace HTML tags by a space, then decode HTML entities (`&amp;` -> `&`)."
@@ -39,13 +42,13 @@ def fix_mojibake(text:str) -> str:
 
 # %% ../nbs/03a_cleaning.ipynb #5746232a
 def normalize_unicode(text:str, form:str="NFKC") -> str:
-    "One code-point sequence per character (`ﬁ` -> `fi`, `Ａ` -> `A`, no-break space -> space) with `unicodedata`."
-    return unicodedata.normalize(form, text)
+    "One code-point sequence per character (`ﬁ` -> `fi`, `Ａ` -> `A`, no-break space -> space) with `unicodedata`; `´` -> `’`."
+    return unicodedata.normalize(form, text.replace("´", "’"))  # NFKC would split `haven´t` into `haven \u0301t`
 
 # %% ../nbs/03a_cleaning.ipynb #e44057bd
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w+|@\w+(?![\w-]*\.\w)")  # after a letter, only if no dot follows: not jo@mail.com, support@t-mobile.com
-_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")  # a # that starts a word, not in &#39;
+_HASHTAG = re.compile(r"(?<![\w&])#(?=\w*[^\W\d_])(\w+)")  # a # that starts a word with a letter in it: not &#39;, not #1
 _GLUED_HASHTAG = re.compile(r"(?<=\w)#(?=[^\W\d_])")  # a # glued to the word before, a letter after: äóì#DeflateGate, bag#delayed; not C#9
 
 def replace_urls(text:str, token:str="http") -> str:
@@ -132,7 +135,16 @@ def lowercase(text:str) -> str:
     "Lower-case the text."
     return text.lower()
 
-def remove_stop_words(text:str, stop_words:Iterable[str]=ENGLISH_STOP_WORDS, # lower-case words to drop
+def _stop_set(stop_words:str|Iterable[str]) -> frozenset:
+    "The stop words, lower-cased, as a set; `'english'` is scikit-learn's list, as in its vectorizers."
+    if isinstance(stop_words, str):  # a str would be tested letter by letter, and substring by substring
+        if stop_words == "english": return ENGLISH_STOP_WORDS
+        raise ValueError(f"stop_words={stop_words!r}: the only list known by name is 'english' (scikit-learn's); "
+                         "pass it, or a collection of words, e.g. {'the', 'a'}.")
+    return frozenset(w.lower() for w in stop_words)
+
+def remove_stop_words(text:str, stop_words:str|Iterable[str]=ENGLISH_STOP_WORDS, # words to drop (any case), or 'english'
                      ) -> str:
     "Drop every whitespace-separated word whose lower-cased form, stripped of punctuation, is a stop word."
-    return " ".join(w for w in text.split() if w.lower().strip(string.punctuation) not in stop_words)
+    stop = _stop_set(stop_words)
+    return " ".join(w for w in text.split() if w.lower().strip(string.punctuation) not in stop)
