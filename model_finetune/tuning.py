@@ -89,7 +89,9 @@ def _run_trials(trial, settings:list[dict], desc:str, progress:bool) -> pd.DataF
     for s in tqdm(settings, disable=not progress, desc=desc):
         try:
             m = trial(**s)
-            if isinstance(m, collections.abc.Mapping) and (clash := [k for k in m if k in s or k == "error"]):  # it would overwrite the row's own column
+            if not isinstance(m, collections.abc.Mapping):  # Optuna's habit, `return acc`, or a forgotten return
+                raise TypeError(f"The trial must return a dict of metrics, e.g. {{'valid_accuracy': acc}}; got {type(m).__name__} {m!r}.")
+            if clash := [k for k in m if k in s or k == "error"]:  # it would overwrite the row's own column
                 raise ValueError(f"The trial returned the metric(s) {clash}, named like the row's settings {list(s)} or its 'error': the metric would "
                                  f"overwrite it. Rename the metric in the trial's dict (e.g. '{clash[0]}' -> 'final_{clash[0]}').")
             rows.append({**s, **m, "error": None})
