@@ -39,6 +39,7 @@ def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded; any integer 
                ) -> tuple[torch.Tensor, torch.Tensor]:
     "BERT's masking: choose tokens with `mlm_probability`; 80% become [MASK], 10% a random token, 10% stay. Returns (inputs, labels)."
     mask_id = _mask_id(tokenizer)
+    if not isinstance(input_ids, torch.Tensor): raise TypeError(f"mask_tokens needs a tensor of padded ids, not a {type(input_ids).__name__}: give it tokenizer.pad(examples, return_tensors='pt')['input_ids'], or torch.tensor(ids).")
     if not 0 <= mlm_probability <= 1: raise ValueError(f"mlm_probability={mlm_probability} is not a probability: give a number from 0 to 1 (0.15 for 15%).")
     x = input_ids.cpu().to(torch.long, copy=True)  # on the CPU: the same masks whatever the device; int64 like the random ids and cross-entropy's targets
     labels = x.clone()
@@ -110,7 +111,8 @@ def perplexity(model, # an `AutoModelForMaskedLM`
             if i == 0: _check_vocab(model, {"evaluation": [b]})  # a loader that could not say before (streamed): its first batch
             if ("labels" in b and b["labels"].shape == b["input_ids"].shape) or (b["input_ids"] == mask_id).any():
                 raise ValueError(f"Batch {i} is already masked (token labels or {tokenizer.mask_token} tokens), and perplexity masks each batch itself: "
-                                 "give it unmasked batches, e.g. make_loader(ds, tokenizer), not mlm_loader.")
+                                 "give it unmasked batches, e.g. make_loader(ds, tokenizer), not mlm_loader. If the texts themselves contain the string "
+                                 f"{tokenizer.mask_token}, remove or replace it before tokenizing.")
             x, labels = mask_tokens(b["input_ids"], tokenizer, mlm_probability, generator=g)
             inputs = {k: b[k] for k in ("attention_mask", "token_type_ids") if k in b} | {"input_ids": x, "labels": labels}
             logits, y = masked_logits(model, {k: v.to(device) for k, v in inputs.items()})
@@ -181,6 +183,8 @@ def fill_mask(model, tokenizer,
     "The k most probable tokens for the one mask token in `text`, with their probabilities; the model's mode is kept."
     mask_id, was_training = _mask_id(tokenizer), model.training
     enc = tokenizer(text, return_tensors="pt").to(next(model.parameters()).device)
+    limit = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    if enc["input_ids"].shape[1] > limit: raise ValueError(f"The text has {enc['input_ids'].shape[1]} tokens, more than the model's {limit} positions: shorten it around the {tokenizer.mask_token}.")
     where = (enc["input_ids"][0] == mask_id).nonzero().flatten()
     if len(where) != 1: raise ValueError(f"Put exactly one {tokenizer.mask_token} in the text; found {len(where)}.")
     try: logits = model.eval()(**enc).logits[0, where[0]]  # (V,)
@@ -205,9 +209,12 @@ def save_encoder(model, # an `AutoModelForMaskedLM` (its head is dropped)
     if any(k.startswith("pooler.") for k in info["missing_keys"]):
         raise ValueError(f"{pooler_from} has no pooler (a saved MLM checkpoint?), so the encoder would get a random one: give pooler_from the original pretrained checkpoint.")
     encoder.resize_token_embeddings(model.base_model.get_input_embeddings().num_embeddings, mean_resizing=False)  # tokens added before MLM; the rows are loaded next
-    missing, unexpected = encoder.load_state_dict(model.base_model.state_dict(), strict=False)
+    ours, theirs = model.base_model.state_dict(), encoder.state_dict()
+    if other := [f"{k} {tuple(v.shape)} vs {tuple(theirs[k].shape)}" for k, v in ours.items() if k in theirs and v.shape != theirs[k].shape]:
+        raise ValueError(f"The MLM's encoder does not match {pooler_from}: other shapes, {other[:2]}. Give pooler_from the checkpoint the MLM started from.")
+    missing, unexpected = encoder.load_state_dict(ours, strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
-        raise ValueError(f"The MLM's encoder does not match {pooler_from}: missing {missing[:3]}, unexpected {unexpected[:3]}.")
+        raise ValueError(f"The MLM's encoder does not match {pooler_from}: missing {missing[:3]}, unexpected {unexpected[:3]}. Give pooler_from the checkpoint the MLM started from.")
     encoder.save_pretrained(path); tokenizer.save_pretrained(path)
     return Path(path)
 
