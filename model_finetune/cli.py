@@ -322,9 +322,17 @@ def train(args) -> dict:
 
 # %% ../nbs/07_cli.ipynb #8041a7e4
 def _run_args(model_dir) -> dict:
-    "The arguments of the `train` run that wrote `model_dir` (empty for a folder saved otherwise)."
+    "The arguments of the `train` run that wrote `model_dir` (empty for a folder saved otherwise); a damaged metrics.json is refused, saying what to do."
     run = Path(model_dir).expanduser() / "metrics.json"
-    return json.loads(run.read_text()).get("args", {}) if run.exists() else {}
+    if not run.exists(): return {}
+    try: m = json.loads(run.read_text())
+    except ValueError as e: why = str(e)  # not JSON (an empty or cut-off file), or not UTF-8
+    else:
+        args = m.get("args", {}) if isinstance(m, dict) else m
+        if isinstance(args, dict): return args
+        why = f"{'its args are' if isinstance(m, dict) else 'it holds'} {json.dumps(args)[:40]}, not a JSON object"
+    raise ValueError(f"{run} is unreadable ({why}): restore it, or delete it and give the training run's settings yourself "
+                     "(--max-length, --truncation and, for evaluate, --dataset; in Python max_length= and strategy=).")
 
 def predict(model_dir:str|Path, texts:list[str],
             max_length:int|None=None, # default: the training run's, else 128 (or the model's limit, if less)

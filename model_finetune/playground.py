@@ -93,7 +93,7 @@ def probability_bars(texts:str|list[str], # the texts that were scored
 
 def _label_names(model, label_names:list[str]|None) -> list[str]:
     "`label_names`, one per class of `model`; by default its `id2label`."
-    names = label_names or [model.config.id2label[i] for i in range(model.config.num_labels)]
+    names = [model.config.id2label[i] for i in range(model.config.num_labels)] if label_names is None else label_names
     if len(names) != model.config.num_labels: raise ValueError(f"{len(names)} label_names for a model with {model.config.num_labels} classes: give one name per class, in id order.")
     return list(names)
 
@@ -124,10 +124,11 @@ def playground(model, # a fine-tuned classifier, or the folder of one (`model-fi
               ) -> widgets.VBox:
     "A text box (one text per line), a Predict button and the class probabilities of each line as bars."
     if isinstance(model, (str, Path)):
-        run = _run_args(model); max_length, strategy = max_length or run.get("max_length"), strategy or run.get("strategy")
+        run = _run_args(model)  # given values win, even a wrong one (refused below with what to give)
+        max_length, strategy = run.get("max_length") if max_length is None else max_length, run.get("strategy") if strategy is None else strategy
         model, tokenizer = load_trained(model)
     if tokenizer is None: raise ValueError("Give the model's tokenizer too: playground(model, tokenizer), or a model folder.")
-    max_length, strategy = max_length or 128, strategy or "head"; _check_length(max_length, model, tokenizer)  # in the cell, not inside the widget
+    max_length, strategy = 128 if max_length is None else max_length, "head" if strategy is None else strategy; _check_length(max_length, model, tokenizer)  # in the cell, not inside the widget
     if strategy not in STRATEGIES: raise ValueError(f"Unknown truncation strategy '{strategy}': use one of {', '.join(STRATEGIES)}.")
     names = _label_names(model, label_names)
     box = widgets.Textarea(value=examples, placeholder="One text per line", layout=widgets.Layout(width="100%", height="90px"))
