@@ -350,8 +350,9 @@ def predict(model_dir:str|Path, texts:list[str],
     bad = [i + 1 for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad: raise ValueError(f"Text {bad[0]} is empty or not a string: give non-empty texts.")
     with _loading(model_dir): model, tok = load_trained(model_dir)
-    max_length = max_length or _default_max_length(model_dir, model, tok); _check_max_length(max_length, model, tok)
-    strategy = strategy or _run_args(model_dir).get("strategy") or "head"  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
+    if max_length is None: max_length = _default_max_length(model_dir, model, tok)  # 0 is refused below, not replaced
+    _check_max_length(max_length, model, tok)
+    if strategy is None: strategy = _run_args(model_dir).get("strategy") or "head"  # cut as training and evaluation cut them (batching.tokenize), not by the tokenizer's call
     with torch.inference_mode():
         probs = torch.cat([model(**tok.pad({"input_ids": encode_texts(tok, texts[i:i + batch_size], max_length, strategy)}, return_tensors="pt"))
                            .logits.softmax(-1) for i in range(0, len(texts), batch_size)])
