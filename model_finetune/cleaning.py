@@ -143,7 +143,7 @@ def _stop_set(stop_words:str|Iterable[str]) -> frozenset:
                          "pass it, or a collection of words, e.g. {'the', 'a'}.")
     return frozenset(w.lower() for w in stop_words)
 
-def remove_stop_words(text:str, stop_words:str|Iterable[str]=ENGLISH_STOP_WORDS, # words to drop (any case), or 'english'
+def remove_stop_words(text:str, stop_words:str|Iterable[str]="english", # words to drop (any case), or 'english' (scikit-learn's list)
                      ) -> str:
     "Drop every whitespace-separated word whose lower-cased form, stripped of punctuation, is a stop word."
     stop = _stop_set(stop_words)
