@@ -117,6 +117,8 @@ def binary_cross_entropy_with_logits(logits:torch.Tensor, # any shape: one logit
                                     ) -> torch.Tensor:
     "Binary cross-entropy of sigmoid(logits) and targets in the stable form, as `F.binary_cross_entropy_with_logits`."
     _same_shape(logits, target)
+    if not target.is_floating_point():  # as PyTorch: 0/1 labels are read as probabilities
+        raise TypeError(f"the target is {target.dtype}, and binary cross-entropy takes float targets (0., 1. or probabilities): use target.float()")
     loss = logits.clamp(min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))
     return _reduce(loss, reduction, loss.numel())
 
