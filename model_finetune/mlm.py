@@ -34,7 +34,7 @@ def _mask_id(tokenizer) -> int:
 def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded; any integer dtype (returned as int64)
                 tokenizer, # gives the [MASK] id, the special ids and the vocabulary size
                 mlm_probability:float=0.15, # chance that each ordinary token is chosen
-                special_tokens_mask:torch.Tensor|None=None, # (B, T) 1 = never chosen; default: the tokenizer's special ids, padding included
+                special_tokens_mask:torch.Tensor|list|None=None, # (B, T) 1 = never chosen, a tensor or rows of 0/1; default: the tokenizer's special ids, padding included
                 generator:torch.Generator|None=None, # a seeded CPU generator for reproducible masks; default: torch's global one
                ) -> tuple[torch.Tensor, torch.Tensor]:
     "BERT's masking: choose tokens with `mlm_probability`; 80% become [MASK], 10% a random token, 10% stay. Returns (inputs, labels)."
@@ -44,7 +44,10 @@ def mask_tokens(input_ids:torch.Tensor, # (B, T) token ids, padded; any integer 
     x = input_ids.cpu().to(torch.long, copy=True)  # on the CPU: the same masks whatever the device; int64 like the random ids and cross-entropy's targets
     labels = x.clone()
     if special_tokens_mask is None: special_tokens_mask = torch.isin(x, torch.tensor(tokenizer.all_special_ids))
-    p = torch.full(x.shape, float(mlm_probability)).masked_fill(special_tokens_mask.cpu().bool(), 0.0)
+    special_tokens_mask = torch.as_tensor(special_tokens_mask).cpu()  # rows of 0/1, as tokenizer(..., return_special_tokens_mask=True) gives them
+    if special_tokens_mask.shape != x.shape:
+        raise ValueError(f"special_tokens_mask has shape {tuple(special_tokens_mask.shape)} and input_ids {tuple(x.shape)}: give one 0/1 per token, padded as the ids are.")
+    p = torch.full(x.shape, float(mlm_probability)).masked_fill(special_tokens_mask.bool(), 0.0)
     chosen = torch.bernoulli(p, generator=generator).bool()
     labels[~chosen] = -100  # the loss sees only the chosen tokens
     to_mask = torch.bernoulli(torch.full(x.shape, 0.8), generator=generator).bool() & chosen
