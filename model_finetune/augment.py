@@ -65,6 +65,7 @@ class AugmentCollator:
         self.worker_seed = None  # the DataLoader worker seed `rng` comes from; None in the main process
         self.mask_id, self.special = tokenizer.mask_token_id, set(tokenizer.all_special_ids)
         self.pad = PadCollator(tokenizer, pad_to_multiple_of)  # which refuses a pad_to_multiple_of below 1 and labels given as names
+        self.multiple = self.pad.multiple  # the rounding, as PadCollator says it: fit checks the padded length against the model's positions
 
     def __call__(self, features:list[dict]) -> dict:
         w = get_worker_info()  # a worker's copy of `rng` restarts every epoch: reseed from its seed, new every epoch
