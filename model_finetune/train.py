@@ -40,7 +40,7 @@ from .optim import param_groups
 def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', 'cuda:1'...; default: $MODEL_FINETUNE_DEVICE, else the best available
               ) -> torch.device:
     "The device to train on: the one asked for, else cuda, then mps, then cpu; a ValueError that says what to use if it cannot be."
-    asked, device = device, device or os.environ.get("MODEL_FINETUNE_DEVICE")
+    asked, device = device, device or os.environ.get("MODEL_FINETUNE_DEVICE") or None  # set to "" (blanked): unset
     if device is not None:
         try: device = torch.device(device)
         except RuntimeError: raise ValueError(f"Unknown device {device!r}{' (from $MODEL_FINETUNE_DEVICE)' if asked is None else ''}: "
@@ -351,6 +351,9 @@ class EvalBatches:
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise ValueError(f"The '{name}' column holds {col.type} values, and evaluation needs class ids (or numbers): map the label names "
                              "to ids first (data.from_pandas does it).")
+        if pa.types.is_list(col.type) and len(widths := pc.unique(pc.list_value_length(col).fill_null(0))) > 1:  # reshape would spread them over the rows
+            raise ValueError(f"The '{name}' label rows have different lengths ({', '.join(map(str, sorted(widths.to_pylist())))}): "
+                             "give fixed-width multi-hot rows (one 0/1 per class).")
         values = col.flatten().to_numpy().reshape(n, -1) if pa.types.is_list(col.type) else col.to_numpy()
         return torch.tensor(values, dtype=torch.int64 if np.issubdtype(values.dtype, np.integer) else torch.float32)  # a copy: Arrow's is read-only
 
@@ -407,6 +410,12 @@ def _check_vocab(model, loaders:dict):
             raise ValueError(f"The {name} data holds token ids up to {m}, and this model embeds {n} (ids 0 to {n - 1}): it was tokenized with another "
                              "model's tokenizer. Tokenize the texts with this model's (batching.tokenize(dsd, heads.load_tokenizer(model_path))).")
 
+def _need_labels(batches:list, who:str):
+    "Refuse batches without a 'labels' key (the loss's KeyError otherwise), saying what to do."
+    if (b := next((b for b in batches if hasattr(b, "keys") and "labels" not in b), None)) is not None:
+        raise ValueError(f"{who} needs labels, and this data's batches " + ("hold them under 'label': rename the key to 'labels' (as make_loader does)."
+                         if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
+
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
@@ -414,13 +423,14 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
+    if precision not in PRECISIONS: precision = resolve_precision(precision, device)  # 'auto', or an unknown name refused (fit's is resolved already)
     model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", _rotary_decoder(model)  # elsewhere (MPS) a copy back may not wait
     try:
         with fast_attention(device):
             for i, b in enumerate(loader):
                 if max_batches is not None and i >= max_batches: break
                 if i == 0: _check_vocab(model, {"input": [b]})  # a loader that could not say before (streamed): its first batch
-                if require_labels and "labels" not in b: raise ValueError(f"{require_labels} needs labels, and this data has none: tokenize a split with a 'label' column.")
+                if require_labels: _need_labels([b], require_labels)
                 if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
                 if not left: left = warn_left_padded(b)  # once per call, on the CPU before the batch moves
                 x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
@@ -513,12 +523,6 @@ def _has_labels(loader) -> bool|None:
     columns = getattr(getattr(loader, "dataset", None), "column_names", None)  # a DataLoader over a Dataset
     return None if columns is None else bool({"label", "labels"} & set(columns))
 
-def _need_labels(batches:list, who:str):
-    "Refuse batches without a 'labels' key (the loss's KeyError otherwise), saying what to do."
-    if (b := next((b for b in batches if hasattr(b, "keys") and "labels" not in b), None)) is not None:
-        raise ValueError(f"{who} needs labels, and this data's batches " + ("hold them under 'label': rename the key to 'labels' (as make_loader does)."
-                         if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
-
 def _label_values(loader) -> np.ndarray|None:
     "A loader's labels, one row per example, when they can be told before reading a batch: an `eval_loader`'s, or a DataLoader's map-style Dataset's column."
     if isinstance(loader, EvalBatches): return None if loader.labels is None else loader.labels.numpy()
@@ -559,29 +563,10 @@ def _total_steps(epochs:int, per_epoch:int, max_steps:int|None) -> int:
         warnings.warn(f"max_steps={max_steps} is more than the {total} steps of epochs={epochs}: training stops after {total}. Raise epochs to train longer.")
     return total
 
-def fit(model, # a classifier (or any model) returning `.logits`
-        train_loader, # batches with input_ids, attention_mask, labels
-        valid_loader=None, # evaluated every `eval_every` steps, or after each epoch; it may have no len() (read to its end)
-        epochs:int=1,
-        lr:float=5e-5, # peak learning rate
-        weight_decay:float=0.01,
-        warmup_ratio:float=0.1, # fraction of steps with rising learning rate
-        max_steps:int|None=None, # stop after this many optimizer steps (for quick runs)
-        device=None, # default: `get_device()`
-        progress:bool=True, # show a progress bar
-        precision:str="auto", # 'fp32', 'bf16', 'fp16' (with a gradient scaler); 'auto': bf16 on an Ampere or later GPU, else fp32
-        accum_steps:int=1, # micro-batches per optimizer step
-        max_grad_norm:float|None=None, # clip the gradient norm (1.0 is the usual value)
-        eval_every:int|None=None, # evaluate every this many steps; default: after each epoch
-        callbacks:tuple=(), # objects with on_train_begin/on_step_end/on_eval_end/on_train_end (and on_train_interrupt)
-        optimizer=None, # default: `make_optimizer(model, lr, weight_decay)`
-        scheduler=None, # default: linear warmup and decay
-        loss_fn=sum_cross_entropy, # summed loss of (logits, labels)
-        log_every:int=10, # read the loss back from the device every this many steps
-        compile:bool|str=False, # True: `torch.compile` the model; 'cudagraphs': also replay CUDA graphs (GPU, fixed shapes)
-        graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
-       ) -> dict:
-    "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
+# %% ../nbs/05_train.ipynb #781e34ef
+def _check_fit_inputs(model, train_loader, valid_loader, epochs, accum_steps, log_every, max_steps, eval_every, warmup_ratio,
+                      max_grad_norm, callbacks, scheduler) -> tuple:
+    "`fit`'s arguments and data checked before anything is set up, each refusal saying what to do; the counts as ints and the callbacks sorted."
     _check_batches(train_loader, "fit's train_loader"); _check_batches(valid_loader, "fit's valid_loader")
     try: n_batches = len(train_loader)
     except TypeError: raise ValueError("fit needs the number of batches in an epoch, and this training loader has no len(): give a DataLoader "
@@ -591,6 +576,8 @@ def fit(model, # a classifier (or any model) returning `.logits`
     epochs, accum_steps, log_every, max_steps, eval_every = _whole_counts(epochs=epochs, accum_steps=accum_steps, log_every=log_every,
                                                                          max_steps=max_steps, eval_every=eval_every)  # 2.0 is 2
     if not 0 <= warmup_ratio <= 1: raise ValueError(f"warmup_ratio={warmup_ratio}: give the fraction of steps spent warming up, between 0 and 1 (0.1 is usual).")
+    if max_grad_norm is not None and not max_grad_norm >= 0:  # a negative norm flips the gradient: the run would climb the loss
+        raise ValueError(f"max_grad_norm={max_grad_norm}: give the largest gradient norm to allow, above 0 (1.0 is usual), or None (or 0) for no clipping.")
     if isinstance(callbacks, Callback) or any(hasattr(callbacks, h) for h in ("on_train_begin", "on_step_end", "on_eval_end", "on_train_end")):
         callbacks = [callbacks]  # one callback, not in a list
     if eval_every and valid_loader is None: raise ValueError(f"eval_every={eval_every} needs a valid_loader to evaluate on.")
@@ -601,11 +588,16 @@ def fit(model, # a classifier (or any model) returning `.logits`
     if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
+    if (half := next(((n, p.dtype) for n, p in model.named_parameters() if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16)), None)) is not None:
+        raise ValueError(f"fit trains float32 (or float64) weights, and this model's trainable {half[0]} is {half[1]}: bf16 weights lose most small updates "
+                         "to rounding, and fp16 gradients cannot be unscaled. Load the model in float32 (load_classifier does; "
+                         "from_pretrained(..., dtype=torch.float32)), or call model.float(), and use precision='bf16' or 'fp16' for half-precision arithmetic (autocast).")
     _check_positions(model, {"training": train_loader, "validation": valid_loader}); _check_vocab(model, {"training": train_loader, "validation": valid_loader})
     if _has_labels(train_loader) is False:  # before anything is set up: its columns are known
         raise ValueError("fit needs labels, and the train_loader's data has none: tokenize a split with a 'label' column (make_loader passes it on as 'labels').")
     if valid_loader is not None and _has_labels(valid_loader) is False:  # before training, not at the first evaluation
         raise ValueError("The valid_loader's data has no labels, and validation needs them: give fit a split with a 'label' column.")
+    if isinstance(valid_loader, (list, tuple)): _need_labels(valid_loader[:1], "Validation (fit's valid_loader)")  # a list: its first batch, read now
     if (y := None if valid_loader is None else _label_values(valid_loader)) is not None and y.ndim == 1 and y.dtype.kind in "iu" and len(y) and (y < 0).all():
         raise ValueError(f"Every label of the valid_loader's data is {' or '.join(map(str, np.unique(y)))} (no class): it looks like an unlabeled test "
                          "split (GLUE's test splits label every example -1). Validate on a labeled split (GLUE's 'validation'), and predict the "
@@ -619,6 +611,34 @@ def fit(model, # a classifier (or any model) returning `.logits`
         raise ValueError(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} valid_accuracy, and validation gives no accuracy for "
                          "the valid_loader's labels (regression or multi-label targets), only valid_loss: watch 'valid_loss' "
                          "(BestModel('valid_loss'), EarlyStopping('valid_loss')). A metric your own callback adds needs another name.")
+    return epochs, accum_steps, log_every, max_steps, eval_every, callbacks
+
+# %% ../nbs/05_train.ipynb #c938a4ac
+def fit(model, # a classifier (or any model) returning `.logits`
+        train_loader, # batches with input_ids, attention_mask, labels
+        valid_loader=None, # evaluated every `eval_every` steps, or after each epoch; it may have no len() (read to its end)
+        epochs:int=1,
+        lr:float=5e-5, # peak learning rate
+        weight_decay:float=0.01,
+        warmup_ratio:float=0.1, # fraction of steps with rising learning rate
+        max_steps:int|None=None, # stop after this many optimizer steps (for quick runs)
+        device=None, # default: `get_device()`
+        progress:bool=True, # show a progress bar
+        precision:str="auto", # 'fp32', 'bf16', 'fp16' (with a gradient scaler); 'auto': bf16 on an Ampere or later GPU, else fp32
+        accum_steps:int=1, # micro-batches per optimizer step
+        max_grad_norm:float|None=None, # clip the gradient norm (1.0 is the usual value); None or 0: no clipping
+        eval_every:int|None=None, # evaluate every this many steps; default: after each epoch
+        callbacks:tuple=(), # objects with on_train_begin/on_step_end/on_eval_end/on_train_end (and on_train_interrupt)
+        optimizer=None, # default: `make_optimizer(model, lr, weight_decay)`
+        scheduler=None, # default: linear warmup and decay
+        loss_fn=sum_cross_entropy, # summed loss of (logits, labels)
+        log_every:int=10, # read the loss back from the device every this many steps
+        compile:bool|str=False, # True: `torch.compile` the model; 'cudagraphs': also replay CUDA graphs (GPU, fixed shapes)
+        graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
+       ) -> dict:
+    "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
+    epochs, accum_steps, log_every, max_steps, eval_every, callbacks = _check_fit_inputs(
+        model, train_loader, valid_loader, epochs, accum_steps, log_every, max_steps, eval_every, warmup_ratio, max_grad_norm, callbacks, scheduler)
     device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
