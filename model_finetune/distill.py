@@ -24,10 +24,14 @@ def student_from_teacher(teacher:nn.Module, # a BERT-style classifier (layers in
                          layers:list[int]|None=None, # teacher layers to keep, in order; default every other: 0, 2, 4, ...
                         ) -> nn.Module:
     "A shallower copy of `teacher`: its embeddings, the chosen layers, its pooler and head."
+    if type(teacher).__module__.startswith("peft"):  # its layers sit one wrapper deeper, inside adapters
+        raise TypeError(f"student_from_teacher got a peft {type(teacher).__name__}: merge its adapters into the weights first and pass "
+                        "the merged model, student_from_teacher(copy.deepcopy(teacher).merge_and_unload()).")
     stack = getattr(getattr(getattr(teacher, "base_model", None), "encoder", None), "layer", None)
     if not isinstance(stack, nn.ModuleList):
         raise TypeError(f"{type(teacher).__name__} keeps no layers in `base_model.encoder.layer`: give a BERT-style model (BERT, MiniLM, RoBERTa).")
     n = len(stack)
+    if isinstance(layers, int): raise TypeError(f"layers={layers} is a number: give the list of teacher layers to keep, e.g. {list(range(0, n, 2))} (every other one).")
     layers = list(range(0, n, 2)) if layers is None else list(layers)
     if not layers or any(not 0 <= i < n for i in layers) or len(set(layers)) < len(layers):
         raise ValueError(f"layers must be a non-empty list of distinct layer numbers in 0..{n - 1}, got {layers}.")
@@ -43,6 +47,7 @@ def pack_targets(labels, # (N,) class ids
                 ) -> torch.Tensor:
     "Class ids and teacher logits in one float tensor `(N, 1 + C)`, to travel through a loader as `labels`."
     labels, teacher_logits = torch.as_tensor(labels), torch.as_tensor(teacher_logits, dtype=torch.float32)
+    if labels.ndim != 1: raise ValueError(f"pack_targets needs one class id per example, labels of shape (N,), and got {tuple(labels.shape)}: squeeze a column of ids, labels.squeeze(-1).")
     if labels.shape[0] != teacher_logits.shape[0]: raise ValueError(f"{labels.shape[0]} labels but {teacher_logits.shape[0]} rows of teacher logits.")
     return torch.cat([labels.float()[:, None], teacher_logits], 1)
 
@@ -113,6 +118,8 @@ def teacher_targets(teacher:nn.Module, ds:Dataset, # a split tokenized with the 
     "A copy of `ds` whose `label` column holds the class id (-100 without one, or for datasets' -1) and the teacher's logits (see `pack_targets`)."
     if isinstance(ds, DatasetDict):  # before eval_loader, whose message would be about tokenizing
         raise TypeError(f"teacher_targets got a datasets DatasetDict (splits {list(ds)}) where one split is expected: pick a split, ds['train'].")
+    if not isinstance(ds, Dataset): raise TypeError(f"teacher_targets needs a tokenized datasets split, got a {type(ds).__name__}: build one, "
+                                                    "batching.tokenize(data.to_dataset(df), tokenizer) (data.from_pandas(df) splits it first).")
     name = next((c for c in ("label", "labels") if c in ds.column_names), "label")  # a split without labels gets a 'label' column
     loader, teacher_names = eval_loader(ds, tokenizer), class_names(teacher) or []  # in id order
     _check_classes(teacher_names, len(teacher_names), loader.label_names, loader.labels)  # before the teacher's long run
