@@ -107,7 +107,7 @@ def conv1d_to_linear(model:nn.Module) -> nn.Module:
 
 # %% ../nbs/11_quantize.ipynb #79de7f8e
 def quantize_classifier(model:nn.Module, per_channel:bool=True) -> nn.Module:
-    "A CPU copy of `model` (LoRA adapters merged) with every plain `nn.Linear` (and `Conv1D`) made torch's dynamic int8 linear; warns of float matrices left."
+    "A CPU copy of `model` (LoRA adapters merged, the package's or peft's) with every plain `nn.Linear` (and `Conv1D`) made torch's dynamic int8 linear; warns of float matrices left."
     with warnings.catch_warnings():  # torch 2.13 marks torch.ao.quantization deprecated (successor: torchao), but it works
         warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="torch.quantize_per_tensor, torch.quantize_per_channel", category=UserWarning)
@@ -117,7 +117,9 @@ def quantize_classifier(model:nn.Module, per_channel:bool=True) -> nn.Module:
         if other := sorted({str(p.dtype) for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32}):
             raise ValueError(f"quantize_classifier quantizes a float32 model; this one holds {', '.join(other)} weights, which its int8 layers "
                              "cannot run with: pass model.float().")
-        copied = unload_lora(copy.deepcopy(model).cpu().eval())  # the package's LoRA adapters merged into their nn.Linear, on the copy only
+        copied = copy.deepcopy(model).cpu().eval()  # the adapters are merged on the copy only
+        if hasattr(copied, "merge_and_unload") and type(copied).__module__.startswith("peft"): copied = copied.merge_and_unload()  # a peft model
+        copied = unload_lora(copied)  # the package's LoRA adapters merged into their nn.Linear
         q = quantize_dynamic(conv1d_to_linear(copied), {nn.Linear: qconfig})  # GPT-2's Conv1D too
     left = [f"{n}.{k}".lstrip(".") for n, m in q.named_modules() if not isinstance(m, (nn.Embedding, nn.EmbeddingBag))
             for k, p in m.named_parameters(recurse=False) if p.ndim == 2 and p.is_floating_point()]  # weight matrices, not tables nor norms
@@ -153,8 +155,9 @@ def latency_ms(model:nn.Module, batch:dict, # input_ids, attention_mask (labels 
 
 # %% ../nbs/11_quantize.ipynb #ec4c5997
 def latency_table(models:dict, # name -> model
-                  tokenizer, ds, batch_sizes:tuple=(1, 32), repeats:int=20) -> tuple[dict, dict]:
+                  tokenizer, ds, batch_sizes:tuple|int=(1, 32), repeats:int=20) -> tuple[dict, dict]:
     "`latency_ms` of each model on the first examples of `ds` at each batch size, and each batch's shape (batch, tokens)."
+    if isinstance(batch_sizes, int): batch_sizes = (batch_sizes,)  # one size, given as a number
     batches = {str(bs): next(iter(make_loader(ds.select(range(min(bs, len(ds)))), tokenizer, bs))) for bs in batch_sizes}
     lat = {name: {bs: latency_ms(m, b, repeats) for bs, b in batches.items()} for name, m in models.items()}
     return lat, {bs: list(b["input_ids"].shape) for bs, b in batches.items()}
@@ -168,7 +171,7 @@ def _not_single_label(what:str) -> ValueError:
 
 def compare_int8(model:nn.Module, # a trained fp32 classifier (run on the CPU, then moved back to its device)
                  tokenizer, ds, # a tokenized test split with labels
-                 batch_sizes:tuple=(1, 32), repeats:int=20, per_channel:bool=True) -> dict:
+                 batch_sizes:tuple|int=(1, 32), repeats:int=20, per_channel:bool=True) -> dict:
     "fp32 vs its dynamic int8 copy on the CPU: sizes, latencies, accuracy with 95% CIs, McNemar, agreement."
     if isinstance(ds, DatasetDict): raise TypeError(f"compare_int8 got a DatasetDict (splits {', '.join(ds)}) where one split is expected: pick a split, ds['test'].")
     cfg = getattr(model, "config", None)  # a transformers model says up front; others are checked on their fp32 logits below
@@ -178,6 +181,7 @@ def compare_int8(model:nn.Module, # a trained fp32 classifier (run on the CPU, t
     r, logits = {"size_mb": {}, "accuracy": {}, "predict_s": {}, "predictions": {}}, {}
     try:
         models = {"fp32": model.cpu().eval()}; models["int8"] = quantize_classifier(model, per_channel)
+        for m in models.values(): predict_logits(m, eval_loader(ds, tokenizer), torch.device("cpu"), max_batches=1)  # untimed: a first call is slow
         for name, m in models.items():
             t0 = time.perf_counter(); logits[name], y = predict_logits(m, eval_loader(ds, tokenizer), torch.device("cpu"), require_labels="compare_int8")
             if logits[name].ndim != 2 or logits[name].shape[1] < 2 or y.ndim != 1 or y.is_floating_point():
