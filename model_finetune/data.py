@@ -12,6 +12,7 @@ __all__ = ['MISSING_LABELS', 'TOY_TEXTS', 'DATASETS', 'to_dataset', 'normalized_
 # %% ../nbs/03_data.ipynb #3e293948
 import csv
 import itertools
+import json
 import re
 import unicodedata
 import warnings
@@ -92,6 +93,7 @@ def _tidy_label(v):
 
 def _encode_labels(labels:pd.Series, label_names:list[str]|None) -> tuple[np.ndarray, list[str]]:
     "Map label values to ids 0..k-1 and return `(ids, names)`; with names given, labels are those names, or ids if no label is one."
+    if isinstance(label_names, str): raise TypeError(f"label_names={label_names!r} is one string: give a list of names, e.g. ['negative', 'positive'].")
     labels = pd.Series([_tidy_label(v) for v in labels], dtype=object)  # each on its own: "1" and "1.0" are one class (map() would make 2 a float again beside 1.5)
     names = [str(n).strip() for n in label_names] if label_names is not None else _label_names(labels)  # as the labels
     ids = labels.astype(str).map({str(_tidy_label(n)): i for i, n in enumerate(names)})  # the name "1.0" matches the label 1
@@ -109,11 +111,20 @@ def _to_dataset(texts:list[str], ids, names:list[str]) -> Dataset:
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     return Dataset.from_dict({"text": list(texts), "label": list(ids)}, features=features)
 
-def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label", label_names:list[str]|None=None) -> Dataset:
+def to_dataset(df:pd.DataFrame, text_column:str="text", label_column:str="label", label_names:list[str]|None=None,
+               exclude:Dataset|DatasetDict|None=None, # e.g. the training splits: a warning counts the rows whose text (or a near-copy) is in them
+              ) -> Dataset:
     "Every row of a frame as one checked `Dataset` (columns `text`, `label`), e.g. a separate test file (give it the training split's `label_names`)."
     _check_columns(df, text_column, label_column)
     ids, names = _encode_labels(df[label_column].reset_index(drop=True), label_names)
-    return _to_dataset(df[text_column].str.strip(), ids, names)
+    texts = df[text_column].str.strip().reset_index(drop=True)
+    if exclude is not None:
+        seen = set(_keys(pd.Series([t for ds in (exclude.values() if isinstance(exclude, dict) else [exclude]) for t in ds["text"]], dtype=object)))
+        if len(leak := np.flatnonzero(_keys(texts).isin(seen))):
+            warnings.warn(f"{len(leak)} of {len(texts)} rows have a text that is in `exclude` or a near-copy of one (first at data row {leak[0] + 1}: "
+                          f"{texts[leak[0]]!r}): a model trained on `exclude` has seen them, so they inflate its score here. Remove them from this "
+                          "data or from the training data.")
+    return _to_dataset(texts, ids, names)
 
 # %% ../nbs/03_data.ipynb #9a1afe59
 _LINK_OR_MENTION = re.compile(r"\b(?:https?://|www\.)\S+|(?<![\w])@\w+", re.IGNORECASE)
@@ -132,6 +143,11 @@ def normalized_key(text:str) -> str:
     "Equal for texts that differ only in Unicode form (NFKC), case, punctuation, spacing, HTML-tag brackets, links or @mentions."
     text = unicodedata.normalize("NFKC", text.translate(_SPELLED_SIGNS)).casefold()
     return " ".join(_LINK_OR_MENTION.sub(" ", text).translate(_SEPARATORS).split())
+
+def _keys(texts:pd.Series) -> pd.Series:
+    "Each text's `normalized_key`, or the text as it is if it has no letters, digits or emoji (so '!!!' and '???' stay apart)."
+    keys = texts.map(normalized_key)
+    return keys.where(keys != "", texts)
 
 # %% ../nbs/03_data.ipynb #5564bf07
 def _strata(labels:pd.Series, ids:np.ndarray) -> np.ndarray:
@@ -161,6 +177,19 @@ def _too_few(y:np.ndarray, names:list[str], valid_size:float, test_size:float, d
             f"{' (after dropping duplicates)' if deduped else ''}; each class needs at least {need} for a stratified train/validation/test split "
             f"with valid_size={valid_size}, test_size={test_size}. Give more examples of {'it' if len(few) == 1 else 'them'}, or remove those rows.")
 
+def _drop_duplicates(df:pd.DataFrame, names:list[str]) -> pd.DataFrame:
+    "Keep the first row of each group of (near-)duplicate texts (one `_keys`), warning about the rows dropped and groups with two labels."
+    keys = _keys(df["text"])
+    mixed = df[df["y"].groupby(keys).transform("nunique") > 1]  # rows whose group of copies has two or more labels
+    kept = df[~keys.duplicated()].reset_index(drop=True)  # no text, or near-copy of it, in two splits
+    if len(kept) < len(df): warnings.warn(f"Dropped {len(df) - len(kept)} duplicate or near-duplicate text(s) so that no text is in two splits.")
+    if len(mixed):
+        ex = mixed[keys[mixed.index] == keys[mixed.index[0]]]  # the first group with two or more labels
+        warnings.warn(f"{keys[mixed.index].nunique()} group(s) of duplicate or near-duplicate texts ({len(mixed)} rows) have different labels, "
+                      f"e.g. {ex['text'].iloc[0]!r} is labelled {[names[i] for i in pd.unique(ex['y'])]}. Each group keeps its first row "
+                      f"and that row's label ({names[ex['y'].iloc[0]]!r} here). Check those labels in the data, or remove the rows you doubt.")
+    return kept
+
 def from_pandas(df:pd.DataFrame, # one row per example
                 text_column:str="text", # column with the input text
                 label_column:str="label", # column with the class (names or ids 0..k-1)
@@ -175,18 +204,8 @@ def from_pandas(df:pd.DataFrame, # one row per example
     _check_columns(df, text_column, label_column)
     y, names = _encode_labels(df[label_column], label_names)  # before dropping rows, so errors name the user's row
     if len(np.unique(y)) < 2: raise ValueError(f"Every example has the label {names[y[0]]!r}: a classifier needs at least two classes.")
-    df = pd.DataFrame({"text": df[text_column].str.strip().to_numpy(), "y": y, "k": _strata(df[label_column], y)})
     n = len(df)
-    keys = df["text"].map(normalized_key)
-    keys = keys.where(keys != "", df["text"])  # texts with no letters, digits or emoji are compared as they are
-    mixed = df[df["y"].groupby(keys).transform("nunique") > 1]  # rows whose group of copies has two or more labels
-    df = df[~keys.duplicated()].reset_index(drop=True)  # no text, or near-copy of it, in two splits
-    if len(df) < n: warnings.warn(f"Dropped {n - len(df)} duplicate or near-duplicate text(s) so that no text is in two splits.")
-    if len(mixed):
-        ex = mixed[keys[mixed.index] == keys[mixed.index[0]]]  # the first group with two or more labels
-        warnings.warn(f"{keys[mixed.index].nunique()} group(s) of duplicate or near-duplicate texts ({len(mixed)} rows) have different labels, "
-                      f"e.g. {ex['text'].iloc[0]!r} is labelled {[names[i] for i in pd.unique(ex['y'])]}. Each group keeps its first row "
-                      f"and that row's label ({names[ex['y'].iloc[0]]!r} here). Check those labels in the data, or remove the rows you doubt.")
+    df = _drop_duplicates(pd.DataFrame({"text": df[text_column].str.strip().to_numpy(), "y": y, "k": _strata(df[label_column], y)}), names)
     y, k = df["y"].to_numpy(), df["k"].to_numpy()
     idx = np.arange(len(df))
     try:  # stratified by k, not y: scikit-learn draws class by class in id order, and the order of label_names must not matter
@@ -259,13 +278,37 @@ def _check_fields(path:Path, sep:str, quoting:int) -> bool:
             raise ValueError(f"Every data row of {path.name} ends with a {'comma' if sep == ',' else 'tab'} more than the header has: remove "
                              "the trailing separators (or name the extra column in the header).")
         first = [r[0] for _, r in long]
-        if first in ([str(i) for i in range(1, len(first) + 1)], [str(i) for i in range(len(first))]):
+        if all(re.fullmatch(r"\d+", v) for v in first) and len(set(first)) == len(first):  # 1, 2, ..., or 7, 3, 12 after filtering or shuffling
             return True  # R's write.table: each row starts with its number, which the header does not name (pandas reads it as the index)
     (i, r), line = long[0], sep.join(long[0][1])
     what, fix = (("an unquoted comma", 'Quote texts that contain commas ("loved it, mostly"), or save the file as .tsv') if sep == "," else
                  ("a tab", "Replace tabs inside texts with spaces, or save the file as a .csv with quoted texts"))
     raise ValueError(f"{len(long)} row(s) have more fields than the header's {h} (first at data row {i}, {len(r)} fields: "
                      f"{line if len(line) <= 80 else line[:79] + '…'!r}): a text with {what} in it? {fix}.")
+
+def _check_runaway(df:pd.DataFrame):
+    "Raise if a field holds lines that look like rows of the file: a quote opened and never closed reads the rows after it as one text."
+    cols = [df.iloc[:, j] for j in range(df.shape[1])]
+    seen = [set(c.dropna()) for c in cols]  # the values each column holds (the labels, mostly)
+    width = lambda line: len(next(csv.reader([line]), []))
+    for i, j in sorted((i, j) for j, c in enumerate(cols) for i in np.flatnonzero(c.map(lambda v: isinstance(v, str) and "\n" in v))):
+        lines = [l for l in cols[j].iloc[i].splitlines()[1:] if width(l) == len(cols)]  # as many fields as the header ...
+        if any(v in seen[o] for l in lines for o, v in enumerate(next(csv.reader([l]))) if o != j):  # ... and a label (say) in one of them
+            raise ValueError(f"data row {i + 1}'s {df.columns[j]} runs over {len(lines)} line(s) that look like rows (e.g. {lines[0][:80]!r}): an unclosed "
+                             'quote (") in it? A field that starts with a quote runs to the next quote, over line ends and rows. Remove the stray quote, '
+                             'or quote the whole text and double each quote inside it ("a ""great"" film").')
+
+def _json_error(path:Path, suffix:str) -> str|None:
+    "Where a .json or .jsonl file stops being valid JSON ('line 6 ...'), or None if it parses (then its layout is the trouble)."
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    try: json.loads(text); return None
+    except json.JSONDecodeError as e:
+        if suffix == ".json" and e.msg != "Extra data": return f"not valid JSON: {e}. Fix the file there (a missing quote or comma, or one too many?)."
+    for n, line in enumerate(text.splitlines(), 1):  # JSON lines: one object per line, so the line number says where
+        try: line.strip() and json.loads(line)
+        except json.JSONDecodeError as e:
+            return f"line {n} is not valid JSON ({e.msg}, column {e.colno}: {line.strip()[:80]!r}). Fix that line: each line holds one whole {{...}} object."
+    return None
 
 def _warn_quoted(df:pd.DataFrame, path:Path):
     "Warn if fields of a .tsv (read without quoting) look CSV-quoted: their quote marks stay in the text."
@@ -284,7 +327,7 @@ def read_file(path:str|Path) -> pd.DataFrame:
     # read as .tsv gets a warning). A row with more fields than the header is refused: pandas would shift its fields.
     path = Path(path).expanduser()
     if path.is_dir(): raise ValueError(f"{path} is a folder, not a file: give the path of one .csv/.tsv/.json/.jsonl file in it.")
-    if not path.is_file(): raise FileNotFoundError(f"No such file: {path}. Give a dataset name ({', '.join(DATASETS)}) "
+    if not path.is_file(): raise FileNotFoundError(f"No such file: {path.resolve()}. Give a dataset name ({', '.join(DATASETS)}) "
                                                    "or the path of a .csv/.tsv/.json/.jsonl file.")
     suffix = path.suffix.lower()
     try:
@@ -294,6 +337,7 @@ def read_file(path:str|Path) -> pd.DataFrame:
             except pd.errors.ParserError: _check_fields(path, sep, quoting); raise  # pandas' "Expected 2 fields in line 3" counts lines, not data rows
             if not isinstance(df.index, pd.RangeIndex) and _check_fields(path, sep, quoting): df = df.reset_index(drop=True)  # pandas made the first field the index: R's row names, or refused
             if suffix == ".tsv": _warn_quoted(df, path)
+            else: _check_runaway(df)
             stripped = [str(c).strip() for c in df.columns]  # "text, label" has a column " label"
             return df.set_axis(stripped, axis=1) if len(set(stripped)) == len(stripped) else df
         json_kw = dict(dtype=False, encoding="utf-8-sig")  # values as written: "01" stays "01"; a BOM (Notepad) is skipped
@@ -307,7 +351,9 @@ def read_file(path:str|Path) -> pd.DataFrame:
         utf16 = e.object[:2] in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text"
         raise ValueError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}). Save it as UTF-8 "
                          f"(in Excel: Save As > CSV UTF-8; elsewhere: iconv -f {'utf-16' if utf16 else 'cp1252'} -t utf-8) and try again.") from None
-    except ValueError as e: raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {e}") from None
+    except ValueError as e:
+        where = _json_error(path, suffix) if suffix in (".json", ".jsonl") else None  # pandas says "at position 412", a character offset
+        raise ValueError(f"Could not read {path} as {suffix[1:].upper()}: {where or e}") from None
     raise ValueError(f"Unsupported file type '{suffix}' for {path}: use .csv, .tsv, .json or .jsonl.")
 
 # %% ../nbs/03_data.ipynb #fdb94408
@@ -333,8 +379,14 @@ def _lengths(texts:list[str], tokenizer=None) -> np.ndarray:
     if tokenizer is None: return np.array([len(t) for t in texts])
     return np.array([len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]])
 
+def _need_splits(dsd:DatasetDict):
+    "Raise unless `dsd` is a dict of splits (a `DatasetDict`): a single `Dataset` gives 'Column 'train' doesn't exist'."
+    if not isinstance(dsd, dict): raise TypeError(f"Give a DatasetDict of splits (get_dataset, from_pandas), not a {type(dsd).__name__}: "
+                                                  "dsd, not dsd['train'] (or wrap one: DatasetDict(train=ds)).")
+
 def _class_names(dsd:DatasetDict, split:str="train") -> list[str]:
     "The class names of `dsd[split]`'s label column; a ValueError that says what to do if it does not name them."
+    _need_splits(dsd)
     if not isinstance(f := dsd[split].features.get("label"), ClassLabel):  # load_dataset('csv') gives a Value: ids without names
         raise ValueError(f"The 'label' column of {split} must be a datasets.ClassLabel that names the classes, not {f}: build the splits with "
                          "model_finetune.data.from_pandas / to_dataset, or name the classes, the same in every split: dsd = dsd.cast_column('label', "
@@ -348,8 +400,9 @@ def data_card(dsd:DatasetDict, # splits with `text` and `label`
     "One row per split: examples, % of each class, and median/95th-percentile/max length in characters (and tokens)."
     names, rows = _class_names(dsd), {}
     for split, ds in dsd.items():
+        if len(ds) == 0: rows[split] = {"examples": 0}; continue  # no shares or lengths to measure
         y = np.asarray(ds["label"])
-        if len(y) and (y < 0).all(): r = {"examples": len(ds), "labels": "unlabelled"}  # GLUE's test splits: every label -1
+        if (y < 0).all(): r = {"examples": len(ds), "labels": "unlabelled"}  # GLUE's test splits: every label -1
         elif (y < 0).any(): raise ValueError(f"Split {split!r} has {int((y < 0).sum())} of {len(y)} labels -1 (unlabelled): drop those rows "
                                              f"(dsd[{split!r}] = dsd[{split!r}].filter(lambda e: e['label'] >= 0)) or label them.")
         else: r = {"examples": len(ds)} | {f"% {n}": round(100 * c / len(ds), 1) for n, c in zip(names, np.bincount(y, minlength=len(names)))}
@@ -366,6 +419,8 @@ def plot_lengths(datasets:dict, # name -> DatasetDict
                  tokenizer, # lengths are counted in this tokenizer's tokens
                  split:str="train", sample:int|None=2000, seed:int=0):
     "Histograms of token lengths per dataset (log-scaled x axis); returns the figure."
+    if not (isinstance(datasets, dict) and all(isinstance(d, dict) for d in datasets.values())):
+        raise TypeError("plot_lengths takes a dict of name -> DatasetDict, e.g. plot_lengths({'tweets': dsd}, tokenizer).")
     fig, axs = plt.subplots(1, len(datasets), figsize=(4 * len(datasets), 2.8))
     for ax, (name, dsd) in zip(np.atleast_1d(axs), datasets.items()):
         ds = dsd[split].shuffle(seed=seed).select(range(min(sample or len(dsd[split]), len(dsd[split]))))
@@ -390,6 +445,7 @@ def examples(dsd:DatasetDict, k:int=2, split:str="train", seed:int=0, width:int=
 # %% ../nbs/03_data.ipynb #bee5f372
 def kfold(dsd:DatasetDict, k:int=5, seed:int=0) -> list[DatasetDict]:
     "k stratified (train, validation) folds of train+validation; every fold keeps the same `test` split."
+    _need_splits(dsd)
     if missing := [s for s in ("train", "validation", "test") if s not in dsd]:
         raise ValueError(f"kfold pools train and validation and keeps test; this DatasetDict has {list(dsd)}, no {' or '.join(missing)}. Split the "
                          "data with model_finetune.data.from_pandas(df, valid_size=..., test_size=...), or hold out part of train: "
@@ -407,10 +463,16 @@ def _class_ids(labels) -> np.ndarray:
                                    "Give the dataset's `label` column, or map names to ids first (ClassLabel.str2int).")
     return y.astype(int)
 
+def _one_id_each(labels) -> np.ndarray:
+    "`_class_ids` of labels with one class id per example: one-hot rows (any 2-d labels) refused."
+    y = _class_ids(labels)
+    if y.ndim != 1: raise ValueError(f"Labels must be one class id per example, not an array of shape {y.shape}; for one-hot rows, y.argmax(1).")
+    return y
+
 def class_weights(labels, num_classes:int) -> torch.Tensor:
     "Balanced class weights n / (k · n_c), for `F.cross_entropy(weight=...)`."
     if num_classes < 1: raise ValueError(f"num_classes={num_classes}: give the number of classes, 1 or more (e.g. ds.features['label'].num_classes).")
-    y = _class_ids(labels)
+    y = _one_id_each(labels)
     if (y >= num_classes).any(): raise ValueError(f"Label {y.max()} is not a class id below num_classes={num_classes}: give num_classes={y.max() + 1} "
                                                   "or more (the model's number of classes), or map the labels to ids 0..num_classes-1.")
     counts = np.bincount(y, minlength=num_classes)
@@ -421,7 +483,7 @@ def balanced_sampler(labels, seed:int=0, num_samples:int|None=None) -> WeightedR
     "Draw examples with probability ∝ 1/n_class (with replacement): every class equally often on average."
     if num_samples is not None and num_samples < 1: raise ValueError(f"num_samples={num_samples}: give how many examples to draw per epoch, "
                                                                      "1 or more, or None for as many as there are labels.")
-    y = _class_ids(labels)
+    y = _one_id_each(labels)
     w = 1.0 / np.bincount(y)[y]
     return WeightedRandomSampler(torch.as_tensor(w, dtype=torch.double), num_samples or len(y), replacement=True,
                                  generator=torch.Generator().manual_seed(seed))
