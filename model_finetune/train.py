@@ -351,7 +351,10 @@ class EvalBatches:
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise ValueError(f"The '{name}' column holds {col.type} values, and evaluation needs class ids (or numbers): map the label names "
                              "to ids first (data.from_pandas does it).")
-        if pa.types.is_list(col.type) and len(widths := pc.unique(pc.list_value_length(col).fill_null(0))) > 1:  # reshape would spread them over the rows
+        if pa.types.is_list(col.type) and col.null_count:  # a row with no labels at all
+            raise ValueError(f"{col.null_count} row(s) of '{name}' have no labels (the first is row {pc.index(pc.is_null(col), True).as_py()}): give every "
+                             "example its multi-hot row (all 0s for no class), or drop those rows.")
+        if pa.types.is_list(col.type) and len(widths := pc.unique(pc.list_value_length(col))) > 1:  # reshape would spread them over the rows
             raise ValueError(f"The '{name}' label rows have different lengths ({', '.join(map(str, sorted(widths.to_pylist())))}): "
                              "give fixed-width multi-hot rows (one 0/1 per class).")
         values = col.flatten().to_numpy().reshape(n, -1) if pa.types.is_list(col.type) else col.to_numpy()
@@ -588,10 +591,16 @@ def _check_fit_inputs(model, train_loader, valid_loader, epochs, accum_steps, lo
     if valid_loader is None and (watching := [type(cb).__name__ for cb in callbacks if hasattr(cb, "metric")]):
         warnings.warn(f"{' and '.join(watching)} {'watches' if len(watching) == 1 else 'watch'} evaluations, and there is no valid_loader: "
                       "they will do nothing. Give fit a valid_loader.")
-    if (half := next(((n, p.dtype) for n, p in model.named_parameters() if p.requires_grad and p.dtype in (torch.float16, torch.bfloat16)), None)) is not None:
-        raise ValueError(f"fit trains float32 (or float64) weights, and this model's trainable {half[0]} is {half[1]}: bf16 weights lose most small updates "
-                         "to rounding, and fp16 gradients cannot be unscaled. Load the model in float32 (load_classifier does; "
-                         "from_pretrained(..., dtype=torch.float32)), or call model.float(), and use precision='bf16' or 'fp16' for half-precision arithmetic (autocast).")
+    trainable = [(n, p.dtype) for n, p in model.named_parameters() if p.requires_grad]
+    cast = ("Load the model in float32 (load_classifier does; from_pretrained(..., dtype=torch.float32)), or, to keep a frozen 16-bit base, cast just the "
+            "trainable weights: for p in filter(lambda p: p.requires_grad, model.parameters()): p.data = p.data.float(); then train with precision='bf16' "
+            "or 'fp16' (autocast gives the half-precision arithmetic).")
+    if (h := next((n for n, dt in trainable if dt == torch.float16), None)) is not None:  # with the scaler: "Attempting to unscale FP16 gradients"
+        raise ValueError(f"fit cannot train float16 weights, and this model's trainable {h} is float16: a gradient scaler cannot unscale their "
+                         f"gradients, and without one small gradients vanish. {cast}")
+    if bf := [n for n, dt in trainable if dt == torch.bfloat16]:  # trains, badly: a LoRA head on a bf16 base (peft's modules_to_save) is one
+        warnings.warn(f"{len(bf)} trainable weight(s) are bfloat16 ({bf[0]}, ...): an AdamW update smaller than half of bfloat16's rounding step "
+                      f"is lost, and at lr 5e-5 most weights of a bf16 model never move. {cast}")
     _check_positions(model, {"training": train_loader, "validation": valid_loader}); _check_vocab(model, {"training": train_loader, "validation": valid_loader})
     if _has_labels(train_loader) is False:  # before anything is set up: its columns are known
         raise ValueError("fit needs labels, and the train_loader's data has none: tokenize a split with a 'label' column (make_loader passes it on as 'labels').")
