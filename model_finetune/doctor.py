@@ -6,8 +6,8 @@ Docs: https://model-finetune.github.io/model-finetune/doctor.html.md"""
 
 # %% auto #0
 __all__ = ['MINIMUMS', 'OPTIONAL', 'IMPORT_NAMES', 'WHY', 'problems', 'parse_version', 'version_row', 'shadowing_file',
-           'broken_row', 'installed_version', 'version_checks', 'requirements', 'dependency_row', 'device_checks',
-           'in_colab', 'colab_check', 'asset_path', 'disk_size', 'writable', 'pip_setting', 'pip_flag',
+           'pip_spec', 'broken_row', 'installed_version', 'version_checks', 'requirements', 'dependency_row',
+           'device_checks', 'in_colab', 'colab_check', 'asset_path', 'disk_size', 'writable', 'pip_setting', 'pip_flag',
            'index_reachable', 'local_wheel', 'asset_row', 'pip_row', 'cache_checks', 'checks', 'report', 'doctor']
 
 # %% ../nbs/00a_doctor.ipynb #c7463f02
@@ -45,7 +45,8 @@ def problems(rows:list[dict]) -> list[dict]:
 
 # %% ../nbs/00a_doctor.ipynb #6a285c04
 MINIMUMS = {"python": "3.10", "torch": "2.6", "transformers": "4.56", "tokenizers": "0.20", "datasets": "3.0"}
-OPTIONAL = {"peft": ("0.13", 'optional: only the LoRA lesson (09_lora) compares with it; `pip install "peft>=0.13"` to run that check')}  # name: (pyproject minimum, what for)
+OPTIONAL = {"peft": ("0.13", 'optional: the checks of 09_lora, 10_distill and 11_quantize import it; `pip install "peft>=0.13"` to run them')}  # name: (pyproject minimum, what for)
+IMPORT_NAMES = {"scikit-learn": "sklearn", "ipython": "IPython"}  # distribution: module, where the names differ
 
 def parse_version(v:str) -> tuple[int, int, int]:
     "The first three numbers of a version string: '2.6.0+cu124' -> (2, 6, 0)."
@@ -75,11 +76,25 @@ def shadowing_file(name:str, # a module name that is also a library's: 'datasets
     try: dist = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError: return str(origin) if origin.is_file() else None  # no such library installed
     if not dist.files or re.search(r'"editable":\s*true', dist.read_text("direct_url.json") or ""): return None  # unlisted or elsewhere: cannot tell
+    if dist.read_text("RECORD") is None: return None  # a legacy install (setup.py develop): its SOURCES.txt lists the checkout's files, not those installed
     try: rel = origin.relative_to(Path(dist.locate_file("")).resolve()).as_posix()
     except ValueError: return str(origin)  # outside the folder the library is installed in
     return None if rel in {str(f) for f in dist.files} else str(origin)
 
 # %% ../nbs/00a_doctor.ipynb #d3bb4579
+def pip_spec(name:str, # a library: 'torch'
+             version:str, # the version to reinstall: '2.8.0+cu126'
+            ) -> str:
+    "The pip arguments that install exactly `version` of `name`: from PyTorch's index for its local builds (+cu126, +cpu, +rocm6.3), else the PyPI version."
+    public, _, local = version.partition("+")
+    if re.fullmatch(r"cpu|cu\d+|rocm\d+(\.\d+)*", local): return f'"{name}=={version}" --index-url https://download.pytorch.org/whl/{local}'
+    return f'"{name}=={public}"'  # PyPI hosts no local versions
+
+def _found(module:str) -> bool:
+    "Whether Python finds the top-level `module`, without importing it."
+    try: return importlib.util.find_spec(module) is not None
+    except (ValueError, ImportError): return False
+
 def broken_row(name:str, # the library: 'datasets', 'peft'...
                minimum:str, # its lowest supported version
                e:Exception, # what importing it raised
@@ -87,11 +102,16 @@ def broken_row(name:str, # the library: 'datasets', 'peft'...
     "A row for a library that is installed but does not import, with the fix that leaves every other library as it is."
     value = f"does not import: {type(e).__name__}: {str(e)[:100]}"
     if f := shadowing_file(name): return _row(name, value, False, f"{f} shadows the library {name}: rename it, then restart Python")
-    missing = (e.name or "").partition(".")[0] if isinstance(e, ModuleNotFoundError) else ""
-    if missing and missing != name: return _row(name, value, False, f"{name} needs {missing}, which is not installed: install it (usually: pip install {missing}), then restart Python")
-    try: want = f"=={importlib.metadata.version(name)}"  # the version already there: only its files are replaced
-    except importlib.metadata.PackageNotFoundError: want = f">={minimum}"
-    return _row(name, value, False, f'reinstall it alone: pip install --force-reinstall --no-deps "{name}{want}", then restart Python')
+    module = (e.name or "") if isinstance(e, ModuleNotFoundError) else ""
+    if (top := module.partition(".")[0]) and top != name:
+        pkg = {m: d for d, m in IMPORT_NAMES.items()}.get(top, top)  # the PyPI name: sklearn is scikit-learn
+        if _found(top) and module == top: return _row(name, value, False, f"{top} is installed now, but was not when {name} was imported: restart Python")
+        if _found(top): return _row(name, value, False, f'the installed {top} does not match this version of {name} (it has no {module}): '
+                                    f'upgrade one of the two: pip install -U "{pkg}" "{name}", then restart Python')
+        return _row(name, value, False, f"{name} needs {top}, which is not installed: install it (usually: pip install {pkg}), then restart Python")
+    try: want = pip_spec(name, importlib.metadata.version(name))  # the version already there: only its files are replaced
+    except importlib.metadata.PackageNotFoundError: want = f'"{name}>={minimum}"'
+    return _row(name, value, False, f'reinstall it alone: pip install --force-reinstall --no-deps {want}, then restart Python')
 
 # %% ../nbs/00a_doctor.ipynb #ef34f462
 def installed_version(name:str) -> str|None:
@@ -111,13 +131,14 @@ def version_checks() -> list[dict]:
     return rows
 
 # %% ../nbs/00a_doctor.ipynb #64876247
-IMPORT_NAMES = {"scikit-learn": "sklearn", "ipython": "IPython"}  # distribution: module, where the names differ
-
 def requirements() -> list[str]:
-    "model-finetune's declared dependencies, extras left out: from its installed metadata, else from pyproject.toml."
-    try: reqs = importlib.metadata.requires("model-finetune") or []
-    except importlib.metadata.PackageNotFoundError:  # a checkout on sys.path, not installed
-        toml = Path(importlib.util.find_spec("model_finetune").origin).parent.parent / "pyproject.toml"
+    "model-finetune's declared dependencies, extras left out: from pyproject.toml in a checkout (editable or not installed), else its installed metadata."
+    toml = Path(importlib.util.find_spec("model_finetune").origin).parent.parent / "pyproject.toml"
+    try:  # an editable install's metadata is as old as its last `pip install -e`: its checkout's pyproject.toml is newer
+        editable = re.search(r'"editable":\s*true', importlib.metadata.distribution("model-finetune").read_text("direct_url.json") or "")
+        reqs = None if editable and toml.exists() else importlib.metadata.requires("model-finetune") or []
+    except importlib.metadata.PackageNotFoundError: reqs = None  # a checkout on sys.path, not installed
+    if reqs is None:
         block = re.search(r"^dependencies = \[(.*?)^\]", toml.read_text(), re.M | re.S) if toml.exists() else None
         reqs = re.findall(r'"([^"]+)"', block.group(1)) if block else []
     return [r.split(";")[0].strip() for r in reqs if not re.search(r"\bextra\s*==", r)]
@@ -222,16 +243,16 @@ def pip_flag(name:str) -> bool:
     return str(pip_setting(name) or "").strip().lower() in ("1", "true", "yes", "on", "y", "t")
 
 # %% ../nbs/00a_doctor.ipynb #6e225c69
-def index_reachable(timeout:float|None=None, # seconds; None: pip's timeout, at most 15 s
+def index_reachable(timeout:float|None=None, # seconds; None: pip's timeout, at most 5 s
                    ) -> bool:
     "Whether the package index pip would use answers, asked through pip's proxy; False when pip is set to no-index."
     if pip_flag("no-index"): return False  # pip download would not ask it either
     url = pip_setting("index-url") or "https://pypi.org/simple/"
     parts = urllib.parse.urlsplit(url)
     if parts.username or parts.password: url = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-    if timeout is None:  # pip's (its default is 15 s), but never more: a dead network should not stall the report for minutes
-        try: timeout = min(float(pip_setting("timeout") or pip_setting("default-timeout") or 15), 15)
-        except ValueError: timeout = 15
+    if timeout is None:  # pip's (its default is 15 s), but at most 5 s: a hanging proxy should not stall the report with nothing printed
+        try: timeout = min(float(pip_setting("timeout") or pip_setting("default-timeout") or 5), 5)
+        except ValueError: timeout = 5
     proxy = pip_setting("proxy")  # pip sends http and https through it
     opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []))
     try:
