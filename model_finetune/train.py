@@ -9,10 +9,11 @@ __all__ = ['PRECISIONS', 'OOM_ADVICE', 'EVAL_OOM_ADVICE', 'LEFT_PADDING_WARNING'
            'make_optimizer', 'resolve_precision', 'autocast', 'count_targets', 'model_logits', 'sum_cross_entropy',
            'train_step', 'check_finite', 'warn_single_class', 'warn_left_padded', 'fast_attention', 'compiled',
            'capturable_optimizer', 'GraphedStep', 'sorted_batches', 'EvalBatches', 'eval_loader', 'predict_logits',
-           'Run', 'Callback', 'class_names', 'validate', 'fit']
+           'GraphedForward', 'Run', 'Callback', 'class_names', 'validate', 'fit']
 
 # %% ../nbs/05_train.ipynb #82d974b5
 import contextlib
+import itertools
 import math
 import numbers
 import operator
@@ -282,9 +283,10 @@ class GraphedStep:
             main.wait_stream(self.side)
             for t in out: t.record_stream(main)
             return out
-        inputs = {k: v.to(self.device) for k, v in b.items()}
+        inputs = {k: v.to(self.device, copy=True) for k, v in b.items()}  # its own buffers: a batch already on the GPU (a list's) is not overwritten later
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool): out = self.step(inputs)  # records the step's kernels without running them
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):  # a DataLoader's pinning thread may call CUDA meanwhile
+            out = self.step(inputs)  # records the step's kernels without running them
         self.graphs[shape] = graph, inputs, out
         graph.replay()  # now run this step
         return out[0].clone(), out[1].clone()
@@ -422,11 +424,13 @@ def _need_labels(batches:list, who:str):
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
+                   graphs=False, # True, or a `GraphedForward` kept between calls: replay each batch shape's recorded forward (CUDA)
                   ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
     if precision not in PRECISIONS: precision = resolve_precision(precision, device)  # 'auto', or an unknown name refused (fit's is resolved already)
+    graphed = _graphed(graphs, model, device, precision) if graphs else None  # None: eager
     model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", _rotary_decoder(model)  # elsewhere (MPS) a copy back may not wait
     try:
         with fast_attention(device):
@@ -436,9 +440,11 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
                 if require_labels: _need_labels([b], require_labels)
                 if i and ("labels" in b) != bool(labels): raise ValueError("Some batches have labels and others not: label every example, or none.")
                 if not left: left = warn_left_padded(b)  # once per call, on the CPU before the batch moves
-                x = {k: b[k].to(device, non_blocking=cuda) for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
-                with autocast(device, precision): out = model(**x)
-                logits.append(model_logits(out).float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
+                x = {k: b[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in b}  # not other columns
+                if graphed is not None: out = graphed(x)
+                else:
+                    with autocast(device, precision): out = model_logits(model(**{k: v.to(device, non_blocking=cuda) for k, v in x.items()}))
+                logits.append(out.float().to("cpu", non_blocking=cuda)); labels += [b["labels"]] if "labels" in b else []  # the host does not wait here
     finally: model.train(was_training)  # a model in the middle of training (fit's evaluations) stays in training mode
     if cuda: torch.cuda.synchronize(device)  # ... but here, once, before the copies are read
     if not logits: raise ValueError("The loader gave no batches: give it at least one example, and max_batches of 1 or more "
@@ -449,6 +455,65 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
         back = torch.as_tensor(np.argsort(order[:len(logits)]))
         logits, labels = logits[back], labels if labels is None else labels[back]
     return logits, labels
+
+# %% ../nbs/05_train.ipynb #d8d5a9ce
+class GraphedForward:
+    "A model's forward for evaluation, recorded as one CUDA graph per batch shape when the shape first comes, then replayed (weights read in place)."
+    def __init__(self, model, device, precision:str="bf16"):
+        device = _indexed(device)
+        if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
+        if precision not in PRECISIONS: precision = resolve_precision(precision, device)
+        self.model, self.device, self.precision = model, device, precision
+        self.graphs, self.pool, self.side, self.weights = {}, None, None, None  # shape -> (graph, its inputs, its logits)
+        self.recordings = 0  # graphs recorded so far, re-recordings included
+
+    def _forward(self, x:dict) -> torch.Tensor:
+        # autocast's weight cache off while recording, as in GraphedStep
+        with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32", cache_enabled=False):
+            return model_logits(self.model(**x))
+
+    def _record(self, x:dict) -> tuple:
+        "Run the forward once eagerly on a side stream (as torch asks before recording), then record it."
+        with torch.inference_mode(False), torch.no_grad():  # recorded under inference mode, a later training graph could fail to record
+            inputs = {k: v.to(self.device, copy=True) for k, v in x.items()}  # its own buffers, never the caller's batch
+            main = torch.cuda.current_stream(self.device); self.side.wait_stream(main)
+            with torch.cuda.stream(self.side): self._forward(inputs)
+            main.wait_stream(self.side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"): out = self._forward(inputs)  # not run, recorded
+        self.recordings += 1
+        return graph, inputs, out
+
+    @torch.no_grad()
+    def __call__(self, x:dict) -> torch.Tensor:
+        "The logits of batch `x` (its input_ids, attention_mask, token_type_ids, on the CPU or the GPU), a new tensor on the GPU."
+        with torch.cuda.device(self.device):  # graphs record on the current GPU: make it this one
+            now = [t.data_ptr() for t in itertools.chain(self.model.parameters(), self.model.buffers())]
+            if now != self.weights:  # first call, or the weights moved (model.to) or were replaced: record afresh
+                self.graphs, self.weights = {}, now
+                self.pool, self.side = torch.cuda.graph_pool_handle(), torch.cuda.Stream(self.device)
+            shape = (self.model.training,) + tuple((k, tuple(v.shape)) for k, v in x.items())
+            if shape not in self.graphs: self.graphs[shape] = self._record(x)
+            graph, inputs, out = self.graphs[shape]
+            for k, v in x.items(): inputs[k].copy_(v.pin_memory() if v.device.type == "cpu" else v, non_blocking=True)
+            graph.replay()
+            return out.clone()  # the next replay overwrites `out`
+
+def _indexed(device) -> torch.device:
+    "A CUDA device with its index ('cuda' is the current one, as a parameter's device says 'cuda:0'); others as they are."
+    device = torch.device(device)
+    return torch.device("cuda", torch.cuda.current_device()) if device.type == "cuda" and device.index is None and torch.cuda.is_available() else device
+
+def _graphed(graphs, model, device:torch.device, precision:str) -> GraphedForward|None:
+    "`predict_logits`'s graphs argument as a GraphedForward for this model, device and precision, or None (eager)."
+    if graphs is False or graphs is None: return None
+    if graphs is True: return GraphedForward(model, device, precision)
+    if not isinstance(graphs, GraphedForward):
+        raise TypeError(f"graphs={graphs!r}: give True, False, or a GraphedForward(model, device, precision) to keep between calls.")
+    if graphs.model is not model or graphs.device != _indexed(device) or graphs.precision != precision:
+        raise ValueError(f"This GraphedForward records another model, device or precision (it has {graphs.device}, {graphs.precision}; the call "
+                         f"{device}, {precision}): make one for this call's, GraphedForward(model, device, precision).")
+    return graphs
 
 # %% ../nbs/05_train.ipynb #661fe5cb
 @dataclass
@@ -464,6 +529,7 @@ class Run:
     loader: object = None  # the training loader, so that a checkpoint can record the order of its batches
     sampler_state: object = None  # the state, at this epoch's start, of the generator the loader's sampler draws from (if it has one)
     collate_state: object = None  # a resumed run's state of the loader's collate_fn (an augmenting one), restored once its batches are skipped
+    eval_graphs: object = False  # fit(graphs=True)'s `GraphedForward`, kept for all its evaluations
 
     def sync(self):
         "Read the pending losses back from the device into `history`, stopping at a non-finite one (the steps before it are kept)."
@@ -493,9 +559,11 @@ def class_names(model) -> list[str]|None:
     return [str(id2label[i]) for i in sorted(id2label, key=int)] or None
 
 # %% ../nbs/05_train.ipynb #8b7d9d1f
-def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy) -> dict:
+def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy,
+             graphs=False, # as `predict_logits`'s: a `GraphedForward` replays the recorded forward of each batch shape
+            ) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
-    logits, labels = predict_logits(model, loader, device, precision=precision, require_labels="Validation (fit's valid_loader)")
+    logits, labels = predict_logits(model, loader, device, precision=precision, require_labels="Validation (fit's valid_loader)", graphs=graphs)
     if labels.is_floating_point() or labels.shape == logits.shape:  # regression or multi-label targets: the run's own loss, per target
         return {"valid_loss": (loss_fn(logits.to(device), labels.to(device)) / max(1, count_targets(labels))).item()}  # on the run's device, as a pos_weight is
     if len(bad := labels[((labels < 0) & (labels != -100)) | (labels >= logits.shape[-1])]):  # a streamed loader's, unseen before training
@@ -594,7 +662,8 @@ def _check_fit_inputs(model, train_loader, valid_loader, epochs, accum_steps, lo
     trainable = [(n, p.dtype) for n, p in model.named_parameters() if p.requires_grad]
     cast = ("Load the model in float32 (load_classifier does; from_pretrained(..., dtype=torch.float32)), or, to keep a frozen 16-bit base, cast just the "
             "trainable weights: for p in filter(lambda p: p.requires_grad, model.parameters()): p.data = p.data.float(); then train with precision='bf16' "
-            "or 'fp16' (autocast gives the half-precision arithmetic).")
+            "or 'fp16' (autocast gives the half-precision arithmetic), and evaluate with the same precision: float32 weights next to 16-bit ones "
+            "run only under autocast. (lora.add_lora casts its adapters and head, and lets them take the base's dtype.)")
     if (h := next((n for n, dt in trainable if dt == torch.float16), None)) is not None:  # with the scaler: "Attempting to unscale FP16 gradients"
         raise ValueError(f"fit cannot train float16 weights, and this model's trainable {h} is float16: a gradient scaler cannot unscale their "
                          f"gradients, and without one small gradients vanish. {cast}")
@@ -643,7 +712,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         loss_fn=sum_cross_entropy, # summed loss of (logits, labels)
         log_every:int=10, # read the loss back from the device every this many steps
         compile:bool|str=False, # True: `torch.compile` the model; 'cudagraphs': also replay CUDA graphs (GPU, fixed shapes)
-        graphs:bool=False, # record each whole step as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
+        graphs:bool=False, # record each whole step, and each evaluation's forward, as a CUDA graph per batch shape and replay it (GPU; bf16 or fp32; accum_steps=1)
        ) -> dict:
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
     epochs, accum_steps, log_every, max_steps, eval_every, callbacks = _check_fit_inputs(
@@ -666,6 +735,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         for g in opt.param_groups:  # a loaded optimizer state brings its own learning-rate tensors, on the CPU
             if isinstance(g["lr"], torch.Tensor): g["lr"] = g["lr"].to(device)
         step_fn = GraphedStep(forward, opt, device, precision, loss_fn, max_grad_norm)
+        run.eval_graphs = GraphedForward(model, device, precision) if valid_loader is not None else False  # evaluations replayed too
     else: step_fn = lambda group: train_step(forward, group, opt, run.scaler, device, precision, loss_fn, max_grad_norm)
     bar = tqdm(total=total, initial=run.step, desc="training", disable=not progress)
     try:
@@ -677,6 +747,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     finally: bar.close()
     run.history["train_seconds"] = run.train_seconds
     if graphs: run.history["graphs"] = len(step_fn.graphs)  # batch shapes recorded
+    if run.eval_graphs: run.history["eval_graphs"] = run.eval_graphs.recordings  # one per batch shape if none was recorded twice
     _call(callbacks, "on_train_end", run)
     return run.history
 
@@ -734,7 +805,7 @@ def _train(run:Run, train_loader, valid_loader, accum_steps, eval_every, callbac
         nonlocal t0
         run.sync(); t_eval = _synced_time(run.device); run.train_seconds = base + t_eval - t0
         metrics = {"step": run.step, "epoch": run.epoch + run.batch / len(train_loader), "train_seconds": run.train_seconds}
-        try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn)
+        try: metrics |= validate(run.model, valid_loader, run.device, run.precision, loss_fn, run.eval_graphs)
         except torch.OutOfMemoryError as e: raise _oom_error(EVAL_OOM_ADVICE, valid_loader, run.device, ", with evaluation batches of {bs} rows") from e  # evaluation's batches are too big
         run.history["evals"].append(metrics); run.model.train()
         if not bar.disable: bar.write(f"step {run.step}: valid loss {metrics['valid_loss']:.4f}" + (f", accuracy {a:.4f}" if (a := metrics.get("valid_accuracy")) is not None else ""))
