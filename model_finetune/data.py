@@ -393,12 +393,29 @@ def _class_names(dsd:DatasetDict, split:str="train") -> list[str]:
                          "datasets.ClassLabel(names=[...])) with the names in id order (not class_encode_column, which numbers each split's classes on its own).")
     return f.names
 
+def _is_text(ds, column:str) -> bool:
+    "Whether `column` of `ds` holds strings."
+    return getattr(ds.features.get(column), "dtype", None) in ("string", "large_string")
+
+def _need_text(dsd:DatasetDict):
+    "Raise unless every split has a `text` column: datasets' own error says only \"Column 'text' doesn't exist\"."
+    if (split := next((s for s, ds in dsd.items() if "text" not in ds.column_names), None)) is None: return
+    cols = dsd[split].column_names; texts = [c for c in cols if _is_text(dsd[split], c)]
+    if "input_ids" in cols: how = "give it the splits from before tokenize (tokenized texts are already cut to max_length, so their lengths are not the texts')"
+    elif texts:  # the texts are the longest strings, not an id or a title
+        head = dsd[split].select(range(min(200, len(dsd[split]))))
+        longest = max(texts, key=lambda c: np.mean([len(t or "") for t in head[c]]) if len(head) else 0)
+        how = f"rename yours first: dsd = dsd.rename_column({longest!r}, 'text')" + (f" ({longest!r} is the longest of {texts} on average)" if len(texts) > 1 else "")
+    else: how = "none of its columns holds strings: give it the splits with their texts, in a column named 'text'"
+    raise ValueError(f"data_card measures the texts in a `text` column, and split {split!r} has columns {cols}: {how}.")
+
 def data_card(dsd:DatasetDict, # splits with `text` and `label`
               tokenizer=None, # if given, lengths in tokens as well
               sample:int|None=2000, # texts per split measured for lengths (None: all)
               seed:int=0) -> pd.DataFrame:
     "One row per split: examples, % of each class, and median/95th-percentile/max length in characters (and tokens)."
     names, rows = _class_names(dsd), {}
+    _need_text(dsd)
     for split, ds in dsd.items():
         if len(ds) == 0: rows[split] = {"examples": 0}; continue  # no shares or lengths to measure
         y = np.asarray(ds["label"])
