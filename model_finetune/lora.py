@@ -9,6 +9,7 @@ __all__ = ['LoRALinear', 'lora_layers', 'add_lora', 'merge_lora', 'unmerge_lora'
            'training_state_bytes']
 
 # %% ../nbs/09_lora.ipynb #1f85e6c9
+import functools
 import math
 import numbers
 import warnings
@@ -67,6 +68,36 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self) -> str: return f"r={self.r}, alpha={self.alpha}, merged={self.merged}"
 
+# %% ../nbs/09_lora.ipynb #a11b5353
+_HALF = (torch.float16, torch.bfloat16)
+
+def _cast(x, dtype:torch.dtype):
+    "The floating tensors in `x` (a tensor, or a tuple, list or dict of them) cast to `dtype`; anything else as it is."
+    if torch.is_tensor(x): return x.to(dtype) if x.is_floating_point() else x
+    if type(x) in (tuple, list): return type(x)(_cast(v, dtype) for v in x)
+    return {k: _cast(v, dtype) for k, v in x.items()} if type(x) is dict else x
+
+def _inputs_as_weight(module, args, kwargs):
+    "A forward pre-hook: the module's floating inputs in its own weights' dtype, read at each call (after model.float() too)."
+    dtype = next(module.parameters()).dtype
+    return _cast(args, dtype), _cast(kwargs, dtype)
+
+def _outputs_as(ref, module, args, out):
+    "A forward hook: the module's floating outputs in the dtype of `ref`, a frozen base weight, read at each call."
+    return _cast(out, ref.dtype)
+
+def _to_float32(module:nn.Module):
+    "Cast `module`'s float16/bfloat16 parameters to float32 in place."
+    for p in module.parameters():
+        if p.dtype in _HALF: p.data = p.data.float()  # the same Parameter objects
+
+def _train_in_float32(module:nn.Module, ref:torch.Tensor): # a frozen weight of the base outside `module`
+    "A trained module of a 16-bit base in float32, which still takes and returns `ref`'s dtype, the base's (as `LoRALinear`)."
+    _to_float32(module)  # (a weight it shares with a head cast before it is float32 already)
+    if ref.dtype in _HALF and not hasattr(module, "_io_hooks"):  # the hooks once: a second add_lora after .to(bfloat16) finds them
+        module._io_hooks = (ref, module.register_forward_pre_hook(_inputs_as_weight, with_kwargs=True),
+                            module.register_forward_hook(functools.partial(_outputs_as, ref)))
+
 # %% ../nbs/09_lora.ipynb #44a5b7c9
 def _matches(name:str, suffixes) -> bool:
     "Is `name` one of `suffixes`, or does it end with '.' + one of them?"
@@ -89,7 +120,7 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
              dropout:float=0.0, # dropout on the adapters' input
              train_modules=("classifier",), # modules that stay trainable: the new head
             ) -> nn.Module:
-    "Freeze `model`, wrap the matching linear layers in `LoRALinear`, keep `train_modules` trainable; returns the model."
+    "Freeze `model`, wrap the matching linear layers in `LoRALinear`, keep `train_modules` trainable, every trainable weight float32 (but a head tied to the embeddings); returns the model."
     target_modules, train_modules = [(t,) if isinstance(t, str) else tuple(t) for t in (target_modules, train_modules)]  # "query" is one name
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     train_names = [n for n, m in model.named_modules() if n and n.endswith(train_modules)]  # as peft: 'pre_classifier' too
@@ -126,8 +157,16 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     wrappers = {n: LoRALinear(model.get_submodule(n), r, alpha, dropout).train(model.training) for n in targets}  # a bad r or dropout is refused at the first; the model's mode
     model.requires_grad_(False)  # checked first: an error leaves the model as it was
     for n, m in wrappers.items(): model.set_submodule(n, m)
-    for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True)  # a second call's too
-    for m in heads: m.requires_grad_(True)
+    for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True); _to_float32(m.lora_A); _to_float32(m.lora_B)  # a second call's too
+    outside = {id(p): n for n, p in model.named_parameters(remove_duplicate=False) if not inside(n)}  # tied embeddings: reachable outside the heads too
+    ref = next((p for n, p in model.named_parameters() if not inside(n) and ".lora_" not in n), None)
+    for m in heads:  # outer first: a head inside another is float32 by then
+        m.requires_grad_(True)
+        if ref is not None and not any(id(p) in outside for p in m.parameters()): _train_in_float32(m, ref)  # a tied head stays as it is
+    if tied := next(((n, p) for n, p in model.named_parameters(remove_duplicate=False) if inside(n) and id(p) in outside), None):
+        warnings.warn(f"add_lora: the head's {tied[0]} is the same tensor as {outside[id(tied[1])]} (tied weights), so it trains with the head: "
+                      f"{tied[1].numel():,} values, in {tied[1].dtype}. To keep it frozen, leave that head out of train_modules; to train both "
+                      "in float32, name both in train_modules.")
     return model
 
 # %% ../nbs/09_lora.ipynb #cfdfed0e
@@ -144,6 +183,8 @@ def unmerge_lora(model:nn.Module) -> nn.Module:
 def unload_lora(model:nn.Module) -> nn.Module:
     "Merge every LoRA layer and put its base `nn.Linear` back in its place: the plain model, all trainable, for `save_pretrained`; returns it."
     for n, m in lora_layers(model).items(): model.set_submodule(n, m.merge().base)
+    for m in model.modules():
+        if hooks := m.__dict__.pop("_io_hooks", None): m.to(hooks[0].dtype); hooks[1].remove(); hooks[2].remove()  # a head: the base's dtype again
     return model.requires_grad_(True)  # as before add_lora: the frozen base trains again
 
 # %% ../nbs/09_lora.ipynb #3550b3fa
