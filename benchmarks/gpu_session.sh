@@ -69,7 +69,7 @@ want profile && { within $(cap 150) python3 benchmarks/profile_step.py > $LOG/pr
                   echo "profile_step: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc
                   cp results/profile_step_cuda.json benchmarks/profile_step_cuda.md $LOG/ 2>/dev/null
                   # evaluation of BERT-base's shape on random-128, where predict_logits was furthest from 2x Trainer.predict
-                  within $(cap 60) python3 benchmarks/profile_step.py --model bert-base-random --data random-128 --loops predict \
+                  within $(cap 60) python3 benchmarks/profile_step.py --model bert-base-random --data random-128 --loops predict predict-graphs \
                       --json $LOG/profile_predict_bert_cuda.json --md $LOG/profile_predict_bert_cuda.md > $LOG/profile_predict_bert.log 2>&1
                   echo "profile_step predict bert-base-random: rc=$? at $(( $(date +%s) - T0 )) s" >> $LOG/rc; }
 want seeds && for head in "--pooling mean" ""; do  # the recipe's head (chosen on validation, on the CPU), then transformers'

@@ -4,10 +4,11 @@ loop: wall ms a step (under the profiler, which adds its own cost), GPU busy ms 
 durations), kernel and graph launches a step, host waits a step (synchronize calls and reads of a GPU value), and the
 host-side operations that cost the most. The loop `predict` does the same for evaluation: passes of `predict_logits` over
 `eval_loader`'s batches of the validation split (batch 128, as train_speed.py's eval figure), per batch instead of per
-step. Prints a table, writes results/profile_step_<device>.json and benchmarks/profile_step_<device>.md.
+step; `predict-graphs` (CUDA) the same passes replaying each batch shape's recorded forward (`GraphedForward`, recorded
+in the unprofiled passes). Prints a table, writes results/profile_step_<device>.json and benchmarks/profile_step_<device>.md.
 
     python benchmarks/profile_step.py [--model minilm-l6|bert-base-random] [--batch 32] [--warmup 30] [--steps 20]
-                                      [--loops fit fit-graphs predict] [--data rotten_tomatoes|random-128]
+                                      [--loops fit fit-graphs predict predict-graphs] [--data rotten_tomatoes|random-128]
                                       [--json PATH] [--md PATH]
 
 `--warmup` steps run before the window, so that the usual batch shapes are already recorded (graphs) or compiled;
@@ -23,11 +24,12 @@ from torch.profiler import ProfilerActivity, profile
 
 from model_finetune.batching import make_loader, tokenize
 from model_finetune.data import get_dataset
-from model_finetune.train import Callback, eval_loader, fit, get_device, predict_logits, resolve_precision, seed_everything
+from model_finetune.train import (Callback, GraphedForward, eval_loader, fit, get_device, predict_logits, resolve_precision,
+                                  seed_everything)
 from train_speed import MODELS, build, random_tokens  # the benchmark's models (bert-base-random: BERT-base's shape) and random-128 data
 
 ROOT = Path(__file__).resolve().parents[1]
-LOOPS = {"fit": {}, "fit-graphs": dict(graphs=True), "fit-fast": dict(compile="cudagraphs"), "predict": None}
+LOOPS = {"fit": {}, "fit-graphs": dict(graphs=True), "fit-fast": dict(compile="cudagraphs"), "predict": None, "predict-graphs": None}
 LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
 WAITS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "aten::_local_scalar_dense")
 
@@ -55,11 +57,12 @@ def summary(prof, steps) -> dict:
             "top host ops": [{"op": e.key, "calls/step": e.count / steps, "self CPU ms/step": e.self_cpu_time_total / 1000 / steps}
                              for e in top]}
 
-def profile_predict(model, ev, device, precision, passes=3, warmup=2) -> dict:
-    "`summary` of `passes` passes of `predict_logits` over `ev`, per batch, after `warmup` passes."
-    for _ in range(warmup): predict_logits(model, ev, device, precision=precision)
+def profile_predict(model, ev, device, precision, passes=3, warmup=2, graphs=False) -> dict:
+    "`summary` of `passes` passes of `predict_logits` over `ev`, per batch, after `warmup` passes (which record the graphs)."
+    graphs = GraphedForward(model, device, precision) if graphs else False
+    for _ in range(warmup): predict_logits(model, ev, device, precision=precision, graphs=graphs)
     with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])) as prof:
-        for _ in range(passes): predict_logits(model, ev, device, precision=precision)  # each pass ends synchronised
+        for _ in range(passes): predict_logits(model, ev, device, precision=precision, graphs=graphs)  # each pass ends synchronised
     return summary(prof, passes * len(ev))
 
 def main():
@@ -68,14 +71,14 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--loops", nargs="+", default=None, choices=list(LOOPS), help="default: fit, and fit-graphs on CUDA")
+    ap.add_argument("--loops", nargs="+", default=None, choices=list(LOOPS), help="default: fit and predict, and on CUDA fit-graphs and predict-graphs")
     ap.add_argument("--data", default="rotten_tomatoes", choices=["rotten_tomatoes", "random-128"])
     ap.add_argument("--device")
     ap.add_argument("--json", type=Path, help="where the results go (default: results/profile_step_{cpu,cuda}.json)")
     ap.add_argument("--md", type=Path, help="where the tables go (default: benchmarks/profile_step_{cpu,cuda}.md)")
     args = ap.parse_args()
     device = get_device(args.device); cuda = device.type == "cuda"; precision = resolve_precision("auto", device)
-    loops = args.loops or (["fit", "fit-graphs", "predict"] if cuda else ["fit", "predict"])
+    loops = args.loops or (["fit", "fit-graphs", "predict", "predict-graphs"] if cuda else ["fit", "predict"])
     datasets.disable_progress_bars(); transformers.logging.set_verbosity_error()
     dsd = get_dataset("rotten_tomatoes"); names = dsd["train"].features["label"].names
     with tempfile.TemporaryDirectory() as tmp: _, tok = build(args.model, names, list(dsd["train"]["text"][:512]), tmp)
@@ -89,8 +92,10 @@ def main():
     for loop in loops:
         seed_everything(0)
         with tempfile.TemporaryDirectory() as tmp: model, _ = build(args.model, names, list(dsd["train"]["text"][:512]), tmp)
-        if loop == "predict":
-            rows[loop] = profile_predict(model.to(device), eval_loader(tds["validation"], tok, 128, pad_to_multiple_of=8), device, precision)
+        if loop.startswith("predict"):
+            try: rows[loop] = profile_predict(model.to(device), eval_loader(tds["validation"], tok, 128, pad_to_multiple_of=8), device,
+                                              precision, graphs=loop == "predict-graphs")
+            except Exception as e: rows[loop] = {"error": f"{type(e).__name__}: {e}"[:500]}  # the other loops still run
             print(loop, json.dumps({k: v for k, v in rows[loop].items() if k != "top host ops"}), flush=True)
             write(rows, args, name, versions, precision, cuda); continue
         loader = make_loader(tds["train"], tok, args.batch, shuffle=True, seed=0, pad_to_multiple_of=8 if loop == "fit" else 32)
@@ -113,7 +118,8 @@ def write(rows, args, name, versions, precision, cuda):
     md = [f"# One training step, profiled: {name}, {versions}, {date.today()}", "",
           f"{args.model}, batch {args.batch}, {precision}, {'Rotten Tomatoes snippets' if args.data == 'rotten_tomatoes' else args.data}; "
           f"steps {args.warmup + 1} to {args.warmup + args.steps} of `fit`, under torch.profiler (which slows the host side); "
-          "predict: per batch (up to 128 rows) of 3 passes of `predict_logits` over the validation split, after 2 unprofiled passes.", "",
+          "predict: per batch (up to 128 rows) of 3 passes of `predict_logits` over the validation split, after 2 unprofiled passes "
+          "(predict-graphs: replaying the graphs those recorded).", "",
           "| loop | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     md += [f"| {loop} | " + " | ".join(f"{r[c]:,.2f}" for c in cols) + " |" for loop, r in rows.items() if "error" not in r]
     md += [f"\n{loop} failed: {r['error']}" for loop, r in rows.items() if "error" in r]

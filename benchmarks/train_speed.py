@@ -1,7 +1,7 @@
 """Training speed of a plain PyTorch loop, the package's `fit`, its CUDA-only fast paths (`fit(compile='cudagraphs')`,
 `fit(graphs=True)`, `fit(graphs=True, compile=True)`) and Hugging Face's `Trainer`, all with the same starting weights, data,
 collator (`PadCollator`), precision, AdamW, linear warmup/decay and clipping (1.0). Evaluation: `predict_logits` over
-`eval_loader` against `Trainer.predict`.
+`eval_loader`, eager and (on CUDA) with recorded graphs (`GraphedForward`), against `Trainer.predict`.
 Each row: `--warmup` untimed steps, then `--steps` timed ones; median of `--repeats` runs. Prints a markdown table, writes
 results/train_speed_<device>.json and benchmarks/train_speed_<device>.md (<device>: cpu or cuda).
 
@@ -32,8 +32,8 @@ from model_finetune.batching import PadCollator, make_loader, tokenize
 from model_finetune.data import get_dataset
 from model_finetune.evaluation import precision_recall_f1
 from model_finetune.heads import load_classifier, load_tokenizer, tiny_backbone
-from model_finetune.train import (Callback, autocast, eval_loader, fast_attention, fit, get_device, predict_logits, resolve_precision,
-                                  seed_everything)
+from model_finetune.train import (Callback, GraphedForward, autocast, eval_loader, fast_attention, fit, get_device, predict_logits,
+                                  resolve_precision, seed_everything)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,9 +189,16 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
         if cuda: row("plain-unfused", run_plain(fused=False), rec); row("plain-pinned-sdpa", run_plain(pinned=True), rec)
         def fit_eval(_):  # predict_logits over eval_loader's batches, and over make_loader's (dataset order, fixed size, collated)
             collated = make_loader(tds["validation"], tok, args.eval_batch_size, pad_to_multiple_of=8)
-            return {"eval samples/s": timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.eval_repeats),
-                    "eval samples/s, collated batches": timed_eval(lambda: predict_logits(model, collated, device, precision=precision),
-                                                                   nv, args.eval_repeats)}
+            out = {"eval samples/s": timed_eval(lambda: predict_logits(model, ev, device, precision=precision), nv, args.eval_repeats),
+                   "eval samples/s, collated batches": timed_eval(lambda: predict_logits(model, collated, device, precision=precision),
+                                                                  nv, args.eval_repeats)}
+            if cuda:  # recorded evaluation: the first pass records each batch shape (timed alone), the median is of the replays
+                graphs = GraphedForward(model, device, precision)
+                t0 = time.perf_counter(); predict_logits(model, ev, device, precision=precision, graphs=graphs)
+                out["eval graphs: first pass s"] = time.perf_counter() - t0
+                out["eval samples/s, graphs"] = timed_eval(lambda: predict_logits(model, ev, device, precision=precision, graphs=graphs),
+                                                           nv, args.eval_repeats)
+            return out
         row("fit", run_fit(loader), rec, fit_eval)
         if args.paired and {"plain", "fit"} <= set(loops):  # runs of the two loops in turn, so a drifting machine moves both alike,
             ratios = []                                       # and in alternating order, since a process's later runs can be slower
@@ -238,7 +245,7 @@ def time_to_accuracy(model, tok, dsd, device, precision, lr=5e-5, epochs=3, targ
             "final test macro-F1": float(f1), "train s": h["evals"][-1]["train_seconds"], "evals": h["evals"]}
 
 COLUMNS = ["data", "model", "batch", "loop", "warm-up steps", "step ms", "samples/s", "real tokens/s", "MFU %", "padding %", "peak memory MB",
-           "first warm-up s", "eval samples/s", "step time / plain"]
+           "first warm-up s", "eval samples/s", "eval samples/s, graphs", "step time / plain"]
 
 def fmt(v):
     if not isinstance(v, float): return "–" if v is None else str(v)
@@ -323,7 +330,8 @@ def main():
                  f"record each batch shape when they first meet it) + {args.steps} timed steps, median of {args.repeats} runs; "
                  f"peak memory: {memory}; MFU against {args.peak_tflops:g} TFLOP/s; eval: median of {args.eval_repeats} passes over "
                  f"the validation split, batch {args.eval_batch_size} (fit: `predict_logits` over `eval_loader`; the JSON also has it over "
-                 f"`make_loader`'s batches in dataset order, \"eval samples/s, collated batches\")")
+                 f"`make_loader`'s batches in dataset order, \"eval samples/s, collated batches\"; on CUDA, \"eval samples/s, graphs\" "
+                 f"replays each batch shape's recorded forward, after a first pass that records them, timed alone in the JSON)")
         pads = {"fit": "padded to multiples of 8", "fit-graphs": "padded to multiples of 32"}
         head = lambda t: f", {t['pooling']} pooling" if t.get("pooling") else ""
         for loop, t in [*tta.items(), *tweets.items()]:
