@@ -77,11 +77,31 @@ def make_optimizer(model, # the model to train
 # %% ../nbs/05_train.ipynb #0b717743
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
-def resolve_precision(precision:str, device:torch.device) -> str:
-    "'auto' becomes bf16 on a GPU with bf16 arithmetic (Ampere or later) and fp32 elsewhere; anything else must be a key of `PRECISIONS`."
+def _half_format(model) -> str|None:
+    "'fp16' or 'bf16' when `model` has weights stored in that 16-bit format (the first found), else None."
+    dtype = next((p.dtype for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
+    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype)
+
+def _check_format(model, precision:str):
+    "Refuse autocast to one 16-bit format over weights stored in the other: layers would get inputs of one and weights of the other."
+    if precision == "fp32": return  # no autocast: each layer computes in its weights' own dtype
+    if (bad := next(((n, p.dtype) for n, p in model.named_parameters() if p.dtype in (torch.float16, torch.bfloat16)
+                     and p.dtype != PRECISIONS[precision]), None)) is not None:
+        own = {torch.float16: "fp16", torch.bfloat16: "bf16"}[bad[1]]
+        raise ValueError(f"precision='{precision}' computes in {PRECISIONS[precision]}, and this model's {bad[0]} is stored in {bad[1]}: its layers "
+                         f"would get inputs in one 16-bit format and weights in the other (on the CPU they fail, 'mixed dtype'; elsewhere "
+                         f"every weight is rounded again at each step). Use precision='{own}', its own format, or 'fp32' or 'auto'; or cast the "
+                         f"model to the format you want, model.to({PRECISIONS[precision]}).")
+
+def resolve_precision(precision:str, device:torch.device,
+                      model=None, # if given: 'auto' takes the format of its 16-bit weights, and a clashing format is refused
+                     ) -> str:
+    "'auto' becomes bf16 on a GPU with bf16 arithmetic (Ampere or later) and fp32 elsewhere (a model's own 16-bit format, if it has one); anything else must be a key of `PRECISIONS`."
     if precision == "auto":  # not torch.cuda.is_bf16_supported(): it also says yes for GPUs that only emulate bf16 (a T4)
-        return "bf16" if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0) else "fp32"
+        if model is None or (precision := _half_format(model)) is None:
+            return "bf16" if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0) else "fp32"
     if precision not in PRECISIONS: raise ValueError(f"Unknown precision '{precision}': use 'auto' or one of {', '.join(PRECISIONS)}.")
+    if model is not None: _check_format(model, precision)
     if precision == "bf16" and device.type == "cuda" and (cap := torch.cuda.get_device_capability(device)) < (8, 0):
         warnings.warn(f"precision='bf16' on a GPU of compute capability {cap[0]}.{cap[1]} (before Ampere): it has no bf16 arithmetic, "
                       "so torch emulates it, slower than fp32. Use precision='fp16' (with its gradient scaler) or 'auto'.")
@@ -429,7 +449,8 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
-    if precision not in PRECISIONS: precision = resolve_precision(precision, device)  # 'auto', or an unknown name refused (fit's is resolved already)
+    if precision not in PRECISIONS: precision = resolve_precision(precision, device, model)  # 'auto', or an unknown name refused (fit's is resolved already)
+    _check_format(model, precision)  # a clash of 16-bit formats, before any batch is read
     graphed = _graphed(graphs, model, device, precision) if graphs else None  # None: eager
     model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", _rotary_decoder(model)  # elsewhere (MPS) a copy back may not wait
     try:
@@ -702,7 +723,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
         max_steps:int|None=None, # stop after this many optimizer steps (for quick runs)
         device=None, # default: `get_device()`
         progress:bool=True, # show a progress bar
-        precision:str="auto", # 'fp32', 'bf16', 'fp16' (with a gradient scaler); 'auto': bf16 on an Ampere or later GPU, else fp32
+        precision:str="auto", # 'fp32', 'bf16', 'fp16' (with a gradient scaler); 'auto': a 16-bit model's own format, else bf16 on an Ampere or later GPU, else fp32
         accum_steps:int=1, # micro-batches per optimizer step
         max_grad_norm:float|None=None, # clip the gradient norm (1.0 is the usual value); None or 0: no clipping
         eval_every:int|None=None, # evaluate every this many steps; default: after each epoch
@@ -717,7 +738,7 @@ def fit(model, # a classifier (or any model) returning `.logits`
     "Fine-tune `model`; return the history of losses, learning rates, gradient norms and evaluations."
     epochs, accum_steps, log_every, max_steps, eval_every, callbacks = _check_fit_inputs(
         model, train_loader, valid_loader, epochs, accum_steps, log_every, max_steps, eval_every, warmup_ratio, max_grad_norm, callbacks, scheduler)
-    device = get_device(device); precision = resolve_precision(precision, device); model.to(device)
+    device = get_device(device); precision = resolve_precision(precision, device, model); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
         if precision == "fp16": raise ValueError("graphs=True does not record fp16's gradient scaler: use precision='bf16' (or 'fp32').")
