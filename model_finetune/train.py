@@ -104,7 +104,16 @@ def resolve_precision(precision:str, device:torch.device,
     if model is not None: _check_format(model, precision)
     if precision == "bf16" and device.type == "cuda" and (cap := torch.cuda.get_device_capability(device)) < (8, 0):
         warnings.warn(f"precision='bf16' on a GPU of compute capability {cap[0]}.{cap[1]} (before Ampere): it has no bf16 arithmetic, "
-                      "so torch emulates it, slower than fp32. Use precision='fp16' (with its gradient scaler) or 'auto'.")
+                      "so torch emulates it, slower than fp32. " + ("This model's weights are bfloat16: cast it, model.float() (then "
+                      "precision='fp32' or 'fp16'), to avoid it." if model is not None and _half_format(model) == "bf16" else
+                      "Use precision='fp16' (with its gradient scaler) or 'auto'."))
+    return precision
+
+def _own_precision(precision:str|None, device:torch.device, model) -> str:
+    "Evaluation's precision: None is the model's own 16-bit format (float32 weights next to 16-bit ones run only under autocast), else fp32; others resolved and checked."
+    if precision is None: precision = _half_format(model) or "fp32"
+    if precision not in PRECISIONS: return resolve_precision(precision, device, model)  # 'auto', or an unknown name refused
+    _check_format(model, precision)  # a clash of 16-bit formats, before any batch is read
     return precision
 
 def autocast(device:torch.device, precision:str):
@@ -305,7 +314,8 @@ class GraphedStep:
             return out
         inputs = {k: v.to(self.device, copy=True) for k, v in b.items()}  # its own buffers: a batch already on the GPU (a list's) is not overwritten later
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):  # a DataLoader's pinning thread may call CUDA meanwhile
+        with torch.cuda.graph(graph, pool=self.pool, stream=self.side,  # its own stream, on this GPU: torch's default one is on the first GPU that recorded
+                              capture_error_mode="thread_local"):  # a DataLoader's pinning thread may call CUDA meanwhile
             out = self.step(inputs)  # records the step's kernels without running them
         self.graphs[shape] = graph, inputs, out
         graph.replay()  # now run this step
@@ -442,15 +452,15 @@ def _need_labels(batches:list, who:str):
                          if "label" in b else "have none: tokenize a split with a 'label' column (make_loader passes it on as 'labels')."))
 
 @torch.inference_mode()
-def predict_logits(model, loader, device=None, max_batches:int|None=None, precision:str="fp32",
+def predict_logits(model, loader, device=None, max_batches:int|None=None,
+                   precision:str|None=None, # None: a model with 16-bit weights computes in their format, others in fp32; or 'auto', 'fp32', 'bf16', 'fp16' 
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
                    graphs=False, # True, or a `GraphedForward` kept between calls: replay each batch shape's recorded forward (CUDA)
                   ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Logits `(N, C)` and labels `(N,)` (None for unlabeled data) of a model over a loader, on the CPU, in the dataset's order (for an `eval_loader`)."
     _check_batches(loader, "predict_logits"); _check_vocab(model, {"input": loader})
     device, was_training = torch.device(device or next(model.parameters()).device), model.training
-    if precision not in PRECISIONS: precision = resolve_precision(precision, device, model)  # 'auto', or an unknown name refused (fit's is resolved already)
-    _check_format(model, precision)  # a clash of 16-bit formats, before any batch is read
+    precision = _own_precision(precision, device, model)  # before any batch is read
     graphed = _graphed(graphs, model, device, precision) if graphs else None  # None: eager
     model.eval(); logits, labels, cuda, left = [], [], device.type == "cuda", _rotary_decoder(model)  # elsewhere (MPS) a copy back may not wait
     try:
@@ -480,10 +490,10 @@ def predict_logits(model, loader, device=None, max_batches:int|None=None, precis
 # %% ../nbs/05_train.ipynb #d8d5a9ce
 class GraphedForward:
     "A model's forward for evaluation, recorded as one CUDA graph per batch shape when the shape first comes, then replayed (weights read in place)."
-    def __init__(self, model, device, precision:str="bf16"):
+    def __init__(self, model, device, precision:str|None=None): # as `predict_logits`'s
         device = _indexed(device)
         if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
-        if precision not in PRECISIONS: precision = resolve_precision(precision, device)
+        precision = _own_precision(precision, device, model)
         self.model, self.device, self.precision = model, device, precision
         self.graphs, self.pool, self.side, self.weights = {}, None, None, None  # shape -> (graph, its inputs, its logits)
         self.recordings = 0  # graphs recorded so far, re-recordings included
@@ -501,7 +511,7 @@ class GraphedForward:
             with torch.cuda.stream(self.side): self._forward(inputs)
             main.wait_stream(self.side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"): out = self._forward(inputs)  # not run, recorded
+            with torch.cuda.graph(graph, pool=self.pool, stream=self.side, capture_error_mode="thread_local"): out = self._forward(inputs)  # not run, recorded
         self.recordings += 1
         return graph, inputs, out
 
@@ -580,7 +590,7 @@ def class_names(model) -> list[str]|None:
     return [str(id2label[i]) for i in sorted(id2label, key=int)] or None
 
 # %% ../nbs/05_train.ipynb #8b7d9d1f
-def validate(model, loader, device, precision:str="fp32", loss_fn=sum_cross_entropy,
+def validate(model, loader, device, precision:str|None=None, loss_fn=sum_cross_entropy,
              graphs=False, # as `predict_logits`'s: a `GraphedForward` replays the recorded forward of each batch shape
             ) -> dict:
     "Mean cross-entropy and accuracy over `loader`, warning if every prediction is one class; the mean of `loss_fn` alone for float targets."
@@ -741,7 +751,9 @@ def fit(model, # a classifier (or any model) returning `.logits`
     device = get_device(device); precision = resolve_precision(precision, device, model); model.to(device)
     if graphs:  # what a recorded step cannot do, refused before anything runs
         if accum_steps != 1: raise ValueError("graphs=True records one micro-batch per step: use accum_steps=1 (with a larger batch if it fits).")
-        if precision == "fp16": raise ValueError("graphs=True does not record fp16's gradient scaler: use precision='bf16' (or 'fp32').")
+        if precision == "fp16": raise ValueError("graphs=True does not record fp16's gradient scaler: " + (
+            "this model's weights are float16, so cast them to bfloat16 first, model.to(torch.bfloat16), and its trainable ones back to float32, "
+            "then use precision='bf16'; or use graphs=False." if _half_format(model) == "fp16" else "use precision='bf16' (or 'fp32')."))
         if compile == "cudagraphs": raise ValueError("graphs=True records the whole step already: use compile=True or False with it, not compile='cudagraphs'.")
         if device.type != "cuda": raise ValueError(f"CUDA graphs need a CUDA GPU, and the device is {device}: use graphs=False here.")
     per_epoch = math.ceil(len(train_loader) / accum_steps)
