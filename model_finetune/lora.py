@@ -160,8 +160,9 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True); _to_float32(m.lora_A); _to_float32(m.lora_B)  # a second call's too
     outside = {id(p): n for n, p in model.named_parameters(remove_duplicate=False) if not inside(n)}  # tied embeddings: reachable outside the heads too
     ref = next((p for n, p in model.named_parameters() if not inside(n) and ".lora_" not in n), None)
-    for m in heads:  # outer first: a head inside another is float32 by then
+    for n, m in zip(train_names, heads):  # outer first
         m.requires_grad_(True)
+        if any(n.startswith(h + ".") and hasattr(model.get_submodule(h), "_io_hooks") for h in train_names): continue  # float32 with its outer head, whose hooks cast
         if ref is not None and not any(id(p) in outside for p in m.parameters()): _train_in_float32(m, ref)  # a tied head stays as it is
     if tied := next(((n, p) for n, p in model.named_parameters(remove_duplicate=False) if inside(n) and id(p) in outside), None):
         warnings.warn(f"add_lora: the head's {tied[0]} is the same tensor as {outside[id(tied[1])]} (tied weights), so it trains with the head: "
