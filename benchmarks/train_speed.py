@@ -193,11 +193,15 @@ def bench(name, dsd, args, precision, device, tmp, batch_sizes, rows, loops=LOOP
                    "eval samples/s, collated batches": timed_eval(lambda: predict_logits(model, collated, device, precision=precision),
                                                                   nv, args.eval_repeats)}
             if cuda:  # recorded evaluation: the first pass records each batch shape (timed alone), the median is of the replays
-                graphs = GraphedForward(model, device, precision)
-                t0 = time.perf_counter(); predict_logits(model, ev, device, precision=precision, graphs=graphs)
-                out["eval graphs: first pass s"] = time.perf_counter() - t0
-                out["eval samples/s, graphs"] = timed_eval(lambda: predict_logits(model, ev, device, precision=precision, graphs=graphs),
-                                                           nv, args.eval_repeats)
+                try:
+                    graphs = GraphedForward(model, device, precision)
+                    t0 = time.perf_counter(); predict_logits(model, ev, device, precision=precision, graphs=graphs)
+                    out["eval graphs: first pass s"] = time.perf_counter() - t0
+                    out["eval samples/s, graphs"] = timed_eval(lambda: predict_logits(model, ev, device, precision=precision, graphs=graphs),
+                                                               nv, args.eval_repeats)
+                except Exception as e:  # recorded, and the row and the rows after it still come
+                    out["eval graphs error"] = f"{type(e).__name__}: {e}"[:500]; print("eval graphs failed:", out["eval graphs error"], flush=True)
+                finally: graphs = None; torch.cuda.empty_cache()  # its memory pool is not the next row's
             return out
         row("fit", run_fit(loader), rec, fit_eval)
         if args.paired and {"plain", "fit"} <= set(loops):  # runs of the two loops in turn, so a drifting machine moves both alike,
