@@ -87,11 +87,13 @@ def _check_format(model, precision:str):
     if precision == "fp32": return  # no autocast: each layer computes in its weights' own dtype
     if (bad := next(((n, p.dtype) for n, p in model.named_parameters() if p.dtype in (torch.float16, torch.bfloat16)
                      and p.dtype != PRECISIONS[precision]), None)) is not None:
-        own = {torch.float16: "fp16", torch.bfloat16: "bf16"}[bad[1]]
-        raise ValueError(f"precision='{precision}' computes in {PRECISIONS[precision]}, and this model's {bad[0]} is stored in {bad[1]}: its layers "
+        own, want = {torch.float16: "fp16", torch.bfloat16: "bf16"}[bad[1]], PRECISIONS[precision]
+        only16 = all(p.dtype in (torch.float16, torch.bfloat16) for p in model.parameters() if p.is_floating_point())  # else fp32 fails too
+        raise ValueError(f"precision='{precision}' computes in {want}, and this model's {bad[0]} is stored in {bad[1]}: its layers "
                          f"would get inputs in one 16-bit format and weights in the other (on the CPU they fail, 'mixed dtype'; elsewhere "
-                         f"every weight is rounded again at each step). Use precision='{own}', its own format, or 'fp32' or 'auto'; or cast the "
-                         f"model to the format you want, model.to({PRECISIONS[precision]}).")
+                         f"every weight is rounded again at each step). Use precision='{own}', its own format ('auto' picks it)"
+                         + (", or 'fp32'" if only16 else "") + f"; or cast the model to {want}, model.to({want})"
+                         + ("." if only16 else ", and its trainable weights back to float32 (float32 weights next to 16-bit ones run only under autocast)."))
 
 def resolve_precision(precision:str, device:torch.device,
                       model=None, # if given: 'auto' takes the format of its 16-bit weights, and a clashing format is refused
@@ -453,7 +455,7 @@ def _need_labels(batches:list, who:str):
 
 @torch.inference_mode()
 def predict_logits(model, loader, device=None, max_batches:int|None=None,
-                   precision:str|None=None, # None: a model with 16-bit weights computes in their format, others in fp32; or 'auto', 'fp32', 'bf16', 'fp16' 
+                   precision:str|None=None, # None: a model with 16-bit weights computes in their format, others in fp32; or 'auto', 'fp32', 'bf16', 'fp16'
                    require_labels:str|None=None, # who needs labels ('evaluate'...): refuse data without them at its first batch
                    graphs=False, # True, or a `GraphedForward` kept between calls: replay each batch shape's recorded forward (CUDA)
                   ) -> tuple[torch.Tensor, torch.Tensor|None]:
@@ -692,9 +694,9 @@ def _check_fit_inputs(model, train_loader, valid_loader, epochs, accum_steps, lo
                       "they will do nothing. Give fit a valid_loader.")
     trainable = [(n, p.dtype) for n, p in model.named_parameters() if p.requires_grad]
     cast = ("Load the model in float32 (load_classifier does; from_pretrained(..., dtype=torch.float32)), or, to keep a frozen 16-bit base, cast just the "
-            "trainable weights: for p in filter(lambda p: p.requires_grad, model.parameters()): p.data = p.data.float(); then train with precision='bf16' "
-            "or 'fp16' (autocast gives the half-precision arithmetic), and evaluate with the same precision: float32 weights next to 16-bit ones "
-            "run only under autocast. (lora.add_lora casts its adapters and head, and lets them take the base's dtype.)")
+            "trainable weights: for p in filter(lambda p: p.requires_grad, model.parameters()): p.data = p.data.float(); then train in the base's "
+            "own format, precision='auto' (which picks it; autocast gives the half-precision arithmetic), and evaluate in it: float32 weights next "
+            "to 16-bit ones run only under autocast (predict_logits' default). (lora.add_lora casts its adapters and head, and lets them take the base's dtype.)")
     if (h := next((n for n, dt in trainable if dt == torch.float16), None)) is not None:  # with the scaler: "Attempting to unscale FP16 gradients"
         raise ValueError(f"fit cannot train float16 weights, and this model's trainable {h} is float16: a gradient scaler cannot unscale their "
                          f"gradients, and without one small gradients vanish. {cast}")
