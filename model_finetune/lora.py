@@ -160,10 +160,13 @@ def add_lora(model:nn.Module, r:int=8, alpha:float=16,
     for m in lora_layers(model).values(): m.lora_A.requires_grad_(True); m.lora_B.requires_grad_(True); _to_float32(m.lora_A); _to_float32(m.lora_B)  # a second call's too
     outside = {id(p): n for n, p in model.named_parameters(remove_duplicate=False) if not inside(n)}  # tied embeddings: reachable outside the heads too
     ref = next((p for n, p in model.named_parameters() if not inside(n) and ".lora_" not in n), None)
-    for n, m in zip(train_names, heads):  # outer first
+    for m in heads:  # outer first: a head inside another is float32 by then
         m.requires_grad_(True)
-        if any(n.startswith(h + ".") and hasattr(model.get_submodule(h), "_io_hooks") for h in train_names): continue  # float32 with its outer head, whose hooks cast
         if ref is not None and not any(id(p) in outside for p in m.parameters()): _train_in_float32(m, ref)  # a tied head stays as it is
+    hooked = [n for n, m in model.named_modules() if "_io_hooks" in m.__dict__]  # this call's heads and an earlier call's
+    for n in hooked:  # a head inside another hooked one: its hooks would cast its output back to 16 bits, into the outer head's float32 layers
+        if any(n.startswith(o + ".") for o in hooked):
+            m = model.get_submodule(n); _, pre, post = m.__dict__.pop("_io_hooks"); pre.remove(); post.remove()
     if tied := next(((n, p) for n, p in model.named_parameters(remove_duplicate=False) if inside(n) and id(p) in outside), None):
         warnings.warn(f"add_lora: the head's {tied[0]} is the same tensor as {outside[id(tied[1])]} (tied weights), so it trains with the head: "
                       f"{tied[1].numel():,} values, in {tied[1].dtype}. To keep it frozen, leave that head out of train_modules; to train both "
