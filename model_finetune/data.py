@@ -407,7 +407,7 @@ def _need_text(dsd:DatasetDict):
         longest = max(texts, key=lambda c: np.mean([len(t or "") for t in head[c]]) if len(head) else 0)
         lacking = [s for s, ds in dsd.items() if "text" not in ds.column_names]  # every split, or this one alone: DatasetDict.rename_column needs it in each
         how = (f"rename yours first: dsd = dsd.rename_column({longest!r}, 'text')" if len(lacking) == len(dsd) else
-               f"rename yours first: dsd[{split!r}] = dsd[{split!r}].rename_column({longest!r}, 'text')" + (f" (and in {lacking[1:]})" if len(lacking) > 1 else "")) + (f" ({longest!r} is the longest of {texts} on average)" if len(texts) > 1 else "")
+               f"rename yours first: dsd[{split!r}] = dsd[{split!r}].rename_column({longest!r}, 'text')" + (f", and likewise the text column of {lacking[1:]}" if len(lacking) > 1 else "")) + (f" ({longest!r} is the longest of {texts} on average)" if len(texts) > 1 else "")
     else: how = "none of its columns holds strings: give it the splits with their texts, in a column named 'text'"
     raise ValueError(f"data_card measures the texts in a `text` column, and split {split!r} has columns {cols}: {how}.")
 
