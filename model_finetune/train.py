@@ -77,18 +77,18 @@ def make_optimizer(model, # the model to train
 # %% ../nbs/05_train.ipynb #0b717743
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
+_HALF = {torch.float16: "fp16", torch.bfloat16: "bf16"}  # the 16-bit dtypes and their precisions' names
+
 def _half_format(model) -> str|None:
     "'fp16' or 'bf16' when `model` has weights stored in that 16-bit format (the first found), else None."
-    dtype = next((p.dtype for p in model.parameters() if p.dtype in (torch.float16, torch.bfloat16)), None)
-    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype)
+    return next((_HALF[p.dtype] for p in model.parameters() if p.dtype in _HALF), None)
 
 def _check_format(model, precision:str):
     "Refuse autocast to one 16-bit format over weights stored in the other: layers would get inputs of one and weights of the other."
     if precision == "fp32": return  # no autocast: each layer computes in its weights' own dtype
-    if (bad := next(((n, p.dtype) for n, p in model.named_parameters() if p.dtype in (torch.float16, torch.bfloat16)
-                     and p.dtype != PRECISIONS[precision]), None)) is not None:
-        own, want = {torch.float16: "fp16", torch.bfloat16: "bf16"}[bad[1]], PRECISIONS[precision]
-        only16 = all(p.dtype in (torch.float16, torch.bfloat16) for p in model.parameters() if p.is_floating_point())  # else fp32 fails too
+    if (bad := next(((n, p.dtype) for n, p in model.named_parameters() if p.dtype in _HALF and p.dtype != PRECISIONS[precision]), None)) is not None:
+        own, want = _HALF[bad[1]], PRECISIONS[precision]
+        only16 = all(p.dtype in _HALF for p in model.parameters() if p.is_floating_point())  # else fp32 fails too
         raise ValueError(f"precision='{precision}' computes in {want}, and this model's {bad[0]} is stored in {bad[1]}: its layers "
                          f"would get inputs in one 16-bit format and weights in the other (on the CPU they fail, 'mixed dtype'; elsewhere "
                          f"every weight is rounded again at each step). Use precision='{own}', its own format ('auto' picks it)"
