@@ -399,13 +399,13 @@ def _is_text(ds, column:str) -> bool:
 
 def _need_text(dsd:DatasetDict):
     "Raise unless every split has a `text` column: datasets' own error says only \"Column 'text' doesn't exist\"."
-    if (split := next((s for s, ds in dsd.items() if "text" not in ds.column_names), None)) is None: return
+    if not (lacking := [s for s, ds in dsd.items() if "text" not in ds.column_names]): return
+    split = lacking[0]  # named in the message; DatasetDict.rename_column needs the column in every split
     cols = dsd[split].column_names; texts = [c for c in cols if _is_text(dsd[split], c)]
     if "input_ids" in cols: how = "give it the splits from before tokenize (tokenized texts are already cut to max_length, so their lengths are not the texts')"
     elif texts:  # the texts are the longest strings, not an id or a title
         head = dsd[split].select(range(min(200, len(dsd[split]))))
         longest = max(texts, key=lambda c: np.mean([len(t or "") for t in head[c]]) if len(head) else 0)
-        lacking = [s for s, ds in dsd.items() if "text" not in ds.column_names]  # every split, or this one alone: DatasetDict.rename_column needs it in each
         how = (f"rename yours first: dsd = dsd.rename_column({longest!r}, 'text')" if len(lacking) == len(dsd) else
                f"rename yours first: dsd[{split!r}] = dsd[{split!r}].rename_column({longest!r}, 'text')" + (f", and likewise the text column of {lacking[1:]}" if len(lacking) > 1 else "")) + (f" ({longest!r} is the longest of {texts} on average)" if len(texts) > 1 else "")
     else: how = "none of its columns holds strings: give it the splits with their texts, in a column named 'text'"
